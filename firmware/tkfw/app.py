@@ -1,0 +1,245 @@
+"""The firmware's main loop: bytes in, alerts and outputs out.
+
+I/O is duck-typed (micropython-lib style): `io` provides
+    read_into(buf, start, count, timeout_us) -> bytes placed at buf[start:], at most count
+    write(buf, count)                         -> send buf[0:count]
+    show(row)                                 -> drive LED/buzzer/haptic/brake for an alert row
+    service()                                 -> called every loop pass (blink patterns, watchdog)
+    ticks_us()                                -> the board's microsecond clock (MicroPython ticks:
+                                                 wraps at 2**30, compare with ticks_diff only)
+    log(text)                                 -> diagnostics off the data stream
+Backends: tkfw.hw_sim (the simulated board) and tkfw.hw_rp2 (Pico, Pico W, Pico 2).
+
+Time: the logic runs on the timestamps carried by the frames (t_ms), so a run is reproducible
+and may go faster than real time; ticks_us is used only to stamp receipt and processing time.
+"""
+
+from tkfw import VERSION, alerts, schema
+from tkfw.compat import const, ticks_diff
+from tkfw.settings import SPEC, Settings
+from tkfw.ttc import Threat, level_for
+from tkfw.wire import Decoder, Encoder
+
+_POLL_US = const(5000)  # longest wait for input before the loop services outputs again
+_HDR = const(4)
+
+
+def _word(offset):
+    """Index in the decoder's int32 view of a payload offset (payload starts at buffer byte 4)."""
+    return (_HDR + offset) // 4
+
+
+_RADAR, _ = schema.layout(schema.MESSAGES[schema.T_RADAR][1])
+_W_RADAR_T = _word(_RADAR["t_ms"][0])
+_B_RADAR_N = _HDR + _RADAR["n_targets"][0]
+_W_TARGETS = _word(schema.RADAR_TARGETS_AT)
+_DRIVER, _ = schema.layout(schema.MESSAGES[schema.T_DRIVER][1])
+_B_DRIVER_FLAGS = _HDR + _DRIVER["flags"][0]
+_W_PING_TOKEN = _word(schema.layout(schema.MESSAGES[schema.T_PING][1])[0]["token"][0])
+_CFG_SET, _ = schema.layout(schema.MESSAGES[schema.T_CONFIG_SET][1])
+_B_CFG_KEY = _HDR + _CFG_SET["key"][0]
+_W_CFG_VALUE = _word(_CFG_SET["value"][0])
+
+
+def _min_payload(msg_type):
+    return schema.PAYLOAD_HEADER_LEN + schema.body_len(msg_type)
+
+
+def _new_boot_id(ticks):
+    """30 random bits: a different value after every reset, so the host can tell."""
+    try:
+        from os import urandom
+
+        raw = urandom(4)
+        return raw[0] | (raw[1] << 8) | (raw[2] << 16) | ((raw[3] & 0x3F) << 24)
+    except (ImportError, OSError, AttributeError):  # no urandom (the WebAssembly VM)
+        import random
+
+        random.seed(ticks)
+        return random.getrandbits(30)
+
+
+class Firmware:
+    def __init__(self, io, board_name):
+        self.io = io
+        self.ticks_us = io.ticks_us
+        self.board_name = board_name
+        self.boot_id = _new_boot_id(io.ticks_us())
+        self.settings = Settings()
+        self.dec = Decoder()
+        self.enc = Encoder()
+        self.threat = Threat()
+        self.arbiter = alerts.Arbiter()
+        self.driver_flags = 0
+        self.faults = 0
+        self.last_proc_us = 0
+        # Payload offsets of the reply fields, looked up once.
+        self._alert = self.enc.offsets(schema.T_ALERT)
+        self._status = self.enc.offsets(schema.T_STATUS)
+        self._min_len = {t: _min_payload(t) for t in schema.MESSAGES if t < 0x80}
+
+    # -- input -------------------------------------------------------------------------------
+    def poll(self, timeout_us=_POLL_US):
+        """Wait up to timeout_us for bytes, and handle every complete frame they finish."""
+        dec = self.dec
+        count = self.io.read_into(dec.buf, dec.fill, dec.want(), timeout_us)
+        if count <= 0:
+            return
+        rx_ticks = self.ticks_us()
+        msg_type = dec.received(count)
+        while msg_type:
+            self._handle(msg_type, rx_ticks)
+            msg_type = dec.received(0)
+
+    def _handle(self, msg_type, rx_ticks):
+        dec = self.dec
+        min_len = self._min_len.get(msg_type, -1)
+        if min_len < 0:
+            dec.reject("bad_type")
+            return
+        if dec.payload_len() < min_len:  # longer is fine: fields are append-only
+            dec.reject("bad_length")
+            return
+        if msg_type == schema.T_RADAR:
+            self._on_radar(rx_ticks)
+            return
+        seq = dec.seq()
+        buf = dec.buf
+        words = dec.words
+        if msg_type == schema.T_DRIVER:
+            self.driver_flags = buf[_B_DRIVER_FLAGS]
+        elif msg_type == schema.T_PING:
+            self._send_pong(words[_W_PING_TOKEN], rx_ticks)
+        elif msg_type == schema.T_INFO_REQ:
+            dec.reset_counters()  # a new session: the host restarts its seq series
+            dec.expect_seq = (seq + 1) & 0xFFFF
+            self.send_hello()
+        elif msg_type == schema.T_STATUS_REQ:
+            dec.processed += 1
+            self._send_status(seq, rx_ticks)
+            dec.consume()
+            return
+        elif msg_type == schema.T_CONFIG_GET:
+            self._send_config(buf[_B_CFG_KEY], schema.CONFIG_OK)
+        elif msg_type == schema.T_CONFIG_SET:
+            key = buf[_B_CFG_KEY]
+            self._send_config(key, self.settings.set_device(key, words[_W_CFG_VALUE]))
+        dec.processed += 1
+        dec.consume()
+
+    def _on_radar(self, rx_ticks):
+        dec = self.dec
+        buf = dec.buf
+        count = buf[_B_RADAR_N]
+        if count > schema.MAX_TARGETS or dec.payload_len() != schema.RADAR_TARGETS_AT + count * schema.TARGET_LEN:
+            dec.reject("bad_length")
+            return
+        words = dec.words
+        t_ms = words[_W_RADAR_T]
+        seq = dec.seq()
+        ttc_ms = self.threat.assess(words, _W_TARGETS, count, self.settings)
+        arbiter = self.arbiter
+        arbiter.request(alerts.CAUSE_COLLISION, level_for(ttc_ms, self.settings), t_ms)
+        dec.processed += 1
+        if arbiter.decide():
+            self.io.show(arbiter.row)
+            self._send_alert(seq, t_ms, ttc_ms, rx_ticks)
+        self.last_proc_us = ticks_diff(self.ticks_us(), rx_ticks)
+        self._send_status(seq, rx_ticks)
+        dec.consume()
+
+    # -- output ------------------------------------------------------------------------------
+    def _send_alert(self, seq, t_ms, ttc_ms, rx_ticks):
+        enc = self.enc
+        off = self._alert
+        arbiter = self.arbiter
+        end = enc.begin(schema.T_ALERT)
+        enc.put_u16(off["frame_seq"][0], seq)
+        enc.put_u8(off["level"][0], arbiter.level)
+        enc.put_u8(off["cause"][0], arbiter.cause)
+        enc.put_i32(off["ttc_ms"][0], ttc_ms)
+        enc.put_i32(off["t_ms"][0], t_ms)
+        enc.put_u8(off["outputs"][0], alerts.outputs_of(arbiter.row))
+        enc.put_i32(off["rx_ticks_us"][0], rx_ticks)
+        enc.put_i32(off["proc_us"][0], ticks_diff(self.ticks_us(), rx_ticks))
+        self.io.write(enc.buf, enc.finish(end))
+
+    def _send_status(self, seq, rx_ticks):
+        enc = self.enc
+        dec = self.dec
+        off = self._status
+        end = enc.begin(schema.T_STATUS)
+        enc.put_u16(off["frame_seq"][0], seq)
+        enc.put_u8(off["level"][0], self.arbiter.level)
+        enc.put_u8(off["cause"][0], self.arbiter.cause)
+        enc.put_i32(off["proc_us"][0], self.last_proc_us)
+        enc.put_i32(off["processed"][0], dec.processed)
+        enc.put_i32(off["dropped"][0], dec.dropped)
+        enc.put_i32(off["rejected"][0], dec.rejected)
+        enc.put_i32(off["bad_crc"][0], dec.bad_crc)
+        enc.put_i32(off["skipped_bytes"][0], dec.skipped_bytes)
+        enc.put_i32(off["ttc_ms"][0], self.threat.ttc_ms)
+        enc.put_i32(off["rx_ticks_us"][0], rx_ticks)
+        self.io.write(enc.buf, enc.finish(end))
+
+    def _send_pong(self, token, rx_ticks):
+        enc = self.enc
+        off = enc.offsets(schema.T_PONG)
+        end = enc.begin(schema.T_PONG)
+        enc.put_i32(off["token"][0], token)
+        enc.put_i32(off["rx_ticks_us"][0], rx_ticks)
+        enc.put_i32(off["tx_ticks_us"][0], self.ticks_us())
+        self.io.write(enc.buf, enc.finish(end))
+
+    def _send_config(self, key, status):
+        enc = self.enc
+        off = enc.offsets(schema.T_CONFIG)
+        end = enc.begin(schema.T_CONFIG)
+        enc.put_u8(off["key"][0], key)
+        if key < len(SPEC):
+            value, lo, hi = self.settings.bounds(key)
+            enc.put_i32(off["value"][0], value)
+            enc.put_i32(off["lo"][0], lo)
+            enc.put_i32(off["hi"][0], hi)
+        else:
+            status = schema.CONFIG_UNKNOWN_KEY
+        enc.put_u8(off["status"][0], status)
+        self.io.write(enc.buf, enc.finish(end))
+
+    def send_hello(self):
+        enc = self.enc
+        off = enc.offsets(schema.T_HELLO)
+        end = enc.begin(schema.T_HELLO)
+        enc.put_str(off["fw_version"][0], VERSION, 16)
+        enc.put_str(off["board"][0], self.board_name, 16)
+        enc.put_u8(off["proto"][0], schema.VERSION)
+        enc.put_u8(off["max_targets"][0], schema.MAX_TARGETS)
+        enc.put_i32(off["settings_hash"][0], self.settings.digest())
+        enc.put_i32(off["boot_id"][0], self.boot_id)
+        self.io.write(enc.buf, enc.finish(end))
+
+
+def run(io, board_name):
+    """Serve forever. A fault inside the loop is counted and logged; the loop keeps alerting."""
+    fw = Firmware(io, board_name)
+    fw.send_hello()
+    while True:
+        try:
+            fw.poll()
+            io.service()
+        except Exception as exc:  # noqa: BLE001 - the loop must outlive any bug
+            fw.faults += 1
+            fw.dec.fill = 0
+            fw.dec.frame_len = 0
+            io.log("fault %d: %r" % (fw.faults, exc))
+
+
+def main(board):
+    """Entry point from main.py: pick the I/O backend the board file names."""
+    if board.BACKEND == "sim":
+        from tkfw.hw_sim import IO
+    elif board.BACKEND == "rp2":
+        from tkfw.hw_rp2 import IO
+    else:
+        raise ValueError("board %s: unknown backend %r" % (board.NAME, board.BACKEND))
+    run(IO(board), board.NAME)

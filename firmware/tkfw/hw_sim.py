@@ -1,0 +1,45 @@
+"""I/O backend of the simulated board: the MicroPython WebAssembly VM run by Node.
+
+The JS module `simio` is registered by host/takeover/simboard/runner.mjs. Bytes move between the
+pseudo-terminal and this firmware's own buffers by address (uctypes.addressof), so the VM heap sees
+no allocation per frame; only ints cross the JS boundary. Outputs (LED, buzzer, haptic, brake
+request) become JSON events on the runner's stdout, which the host reads as the board's pins.
+"""
+
+import uctypes
+
+import simio  # noqa: I001 - provided by the sim board runner, not a file
+
+
+class IO:
+    def __init__(self, board):
+        self.board = board
+        # The VM's own time.ticks_us() only ticks in whole milliseconds; the runner's clock is
+        # Node's hrtime in microseconds, wrapped at 2**30 exactly like MicroPython ticks.
+        self.ticks_us = simio.ticks_us
+        self._rx = None
+        self._rx_addr = 0
+        self._tx = None
+        self._tx_addr = 0
+
+    def read_into(self, buf, start, count, timeout_us):
+        if buf is not self._rx:  # address looked up once per buffer, not per frame
+            self._rx = buf
+            self._rx_addr = uctypes.addressof(buf)
+        return simio.read(self._rx_addr + start, count, timeout_us)
+
+    def write(self, buf, count):
+        if buf is not self._tx:
+            self._tx = buf
+            self._tx_addr = uctypes.addressof(buf)
+        simio.write(self._tx_addr, count)
+
+    def show(self, row):
+        # level, cause, led, led on/off ms, tone Hz, tone on/off ms, haptic on/off ms, brake
+        simio.output(row[0], row[1], row[3], row[4], row[5], row[6], row[7], row[8], row[9], row[10], row[11])
+
+    def service(self):
+        simio.alive()
+
+    def log(self, text):
+        simio.log(text)

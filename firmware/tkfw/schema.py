@@ -1,0 +1,165 @@
+"""Wire protocol v1: the one definition of every frame on the serial link.
+
+The firmware codec (tkfw.wire) and the host codec (takeover.codec) are both built from the tables
+below; docs/protocol.md describes them for people. Rules: little-endian; fields are append-only
+(a new field goes at the end of its message and old readers ignore it); every int32 field sits at
+an offset that is a multiple of 4 so the firmware reads it through an int32 view without
+allocating.
+
+Frame layout on the wire:
+
+    offset  size  field
+    0       1     SYNC = 0xA5
+    1       2     LEN: payload length in bytes (u16)
+    3       1     HCHK = 0x5A ^ LEN_lo ^ LEN_hi (header check: garbage rarely forms a header)
+    4       LEN   payload = ver u8, type u8, seq u16, body
+    4+LEN   4     CRC-32 (IEEE 802.3, as zlib.crc32) of the payload, little-endian
+
+A receiver resynchronises after garbage by sliding one byte at a time until a header checks and
+the CRC matches. Field codes are those of Python's struct module; "16s" is a NUL-padded ASCII
+string.
+"""
+
+from tkfw.compat import const
+
+VERSION = const(1)  # protocol version carried in every payload
+
+SYNC = const(0xA5)
+HCHK_KEY = const(0x5A)
+HEADER_LEN = const(4)  # SYNC, LEN, HCHK
+CRC_LEN = const(4)
+PAYLOAD_HEADER_LEN = const(4)  # ver, type, seq
+MAX_TARGETS = const(64)
+TARGET_LEN = const(16)  # bytes per radar target record
+CRC_RESIDUE = const(0x2144DF1C)  # zlib.crc32(payload + crc_le) for every intact frame
+
+# Message type ids. Host -> device below 0x80, device -> host from 0x80. Append-only.
+T_RADAR = const(0x01)
+T_DRIVER = const(0x02)
+T_PING = const(0x03)
+T_CONFIG_GET = const(0x04)
+T_CONFIG_SET = const(0x05)
+T_INFO_REQ = const(0x06)  # ask for a HELLO; starts a new session (counters and seq reset)
+T_STATUS_REQ = const(0x07)
+T_HELLO = const(0x81)
+T_ALERT = const(0x82)
+T_STATUS = const(0x83)
+T_PONG = const(0x84)
+T_CONFIG = const(0x85)
+
+# Body fields of each message: (name, struct code, unit / meaning).
+MESSAGES = {
+    T_RADAR: ("radar", (
+        ("t_ms", "I", "ms, scenario time of the measurement; wraps at 2**30"),
+        ("ego_speed", "i", "mm/s, ego longitudinal speed"),
+        ("n_targets", "B", "count of target records that follow, 0..64"),
+        ("flags", "B", "reserved, 0"),
+        ("reserved", "H", "reserved, 0"),
+    )),
+    T_DRIVER: ("driver", (
+        ("t_ms", "I", "ms, scenario time of the observation"),
+        ("flags", "B", "bit0 hands on wheel, bit1 eyes on road, bit2 eyes closed, bit3 assistance engaged"),
+        ("reserved", "B", "reserved, 0"),
+        ("reserved2", "H", "reserved, 0"),
+    )),
+    T_PING: ("ping", (
+        ("token", "I", "opaque, echoed in PONG"),
+    )),
+    T_CONFIG_GET: ("config_get", (
+        ("key", "B", "index into tkfw.settings.SPEC"),
+    )),
+    T_CONFIG_SET: ("config_set", (
+        ("key", "B", "index into tkfw.settings.SPEC"),
+        ("reserved", "B", "reserved, 0"),
+        ("reserved2", "H", "reserved, 0"),
+        ("value", "i", "new value in the setting's device unit (ms, mm, mm/s, mm/s2)"),
+    )),
+    T_INFO_REQ: ("info_req", ()),
+    T_STATUS_REQ: ("status_req", ()),
+    T_HELLO: ("hello", (
+        ("fw_version", "16s", "firmware version, ASCII"),
+        ("board", "16s", "board name, ASCII"),
+        ("proto", "B", "protocol version the firmware speaks"),
+        ("max_targets", "B", "targets per radar frame the firmware accepts"),
+        ("reserved", "H", "reserved, 0"),
+        ("settings_hash", "I", "CRC-32 of the active settings (tkfw.settings.digest), low 30 bits"),
+        ("boot_id", "I", "random per boot; a change mid-run means the device reset"),
+    )),
+    T_ALERT: ("alert", (
+        ("frame_seq", "H", "seq of the host frame that caused the change"),
+        ("level", "B", "tkfw.alerts.LEVELS index"),
+        ("cause", "B", "tkfw.alerts.CAUSES index"),
+        ("ttc_ms", "i", "ms, device TTC of the threat; -1 when nothing closes in"),
+        ("proc_us", "I", "us, device time from frame receipt to this alert"),
+        ("t_ms", "I", "ms, scenario time of the causing frame"),
+        ("outputs", "B", "bit0 visual, bit1 audible, bit2 haptic, bit3 brake request"),
+        ("reserved", "B", "reserved, 0"),
+        ("reserved2", "H", "reserved, 0"),
+        ("rx_ticks_us", "I", "us, device ticks_us when the causing frame was complete"),
+    )),
+    T_STATUS: ("status", (
+        ("frame_seq", "H", "seq of the host frame this answers"),
+        ("level", "B", "current alert level"),
+        ("cause", "B", "current alert cause"),
+        ("proc_us", "I", "us, device processing time of that frame"),
+        ("processed", "I", "frames handled"),
+        ("dropped", "I", "valid frames not handled (overload)"),
+        ("rejected", "I", "frames refused or lost: bad version/type/length, or missing from the seq series"),
+        ("bad_crc", "I", "diagnostic: candidate frames whose CRC failed"),
+        ("skipped_bytes", "I", "diagnostic: bytes discarded while hunting for a header"),
+        ("ttc_ms", "i", "ms, TTC of the current threat; -1 when none"),
+        ("rx_ticks_us", "I", "us, device ticks_us when that frame was complete"),
+    )),
+    T_PONG: ("pong", (
+        ("token", "I", "the PING token"),
+        ("rx_ticks_us", "I", "us, device ticks_us at PING receipt"),
+        ("tx_ticks_us", "I", "us, device ticks_us just before PONG was written"),
+    )),
+    T_CONFIG: ("config", (
+        ("key", "B", "setting index"),
+        ("status", "B", "0 ok, 1 unknown key, 2 out of range, 3 below safety floor"),
+        ("reserved", "H", "reserved, 0"),
+        ("value", "i", "value now in force (device unit)"),
+        ("lo", "i", "lowest allowed value (the safety floor where one applies)"),
+        ("hi", "i", "highest allowed value"),
+    )),
+}
+
+# Radar target record, repeated n_targets times after the radar body.
+TARGET_FIELDS = (
+    ("id", "i", "track id, stable while the radar tracks the object"),
+    ("range", "i", "mm, longitudinal distance from the ego front bumper"),
+    ("range_rate", "i", "mm/s, d(range)/dt; negative while closing"),
+    ("lateral", "i", "mm, lateral offset of the target centre, left positive"),
+)
+
+CONFIG_OK = const(0)
+CONFIG_UNKNOWN_KEY = const(1)
+CONFIG_OUT_OF_RANGE = const(2)
+CONFIG_BELOW_FLOOR = const(3)
+
+DRIVER_HANDS_ON = const(1)
+DRIVER_EYES_ON_ROAD = const(2)
+DRIVER_EYES_CLOSED = const(4)
+DRIVER_ENGAGED = const(8)
+
+_SIZES = {"B": 1, "H": 2, "I": 4, "b": 1, "h": 2, "i": 4, "16s": 16}
+
+
+def layout(fields, start=PAYLOAD_HEADER_LEN):
+    """Offsets of each field from the payload start: {name: (offset, code)}, and the end offset."""
+    offsets = {}
+    pos = start
+    for name, code, _ in fields:
+        offsets[name] = (pos, code)
+        pos += _SIZES[code]
+    return offsets, pos
+
+
+def body_len(msg_type):
+    return layout(MESSAGES[msg_type][1])[1] - PAYLOAD_HEADER_LEN
+
+
+RADAR_TARGETS_AT = layout(MESSAGES[T_RADAR][1])[1]  # payload offset of the first target record
+MAX_PAYLOAD = RADAR_TARGETS_AT + MAX_TARGETS * TARGET_LEN
+MAX_FRAME = HEADER_LEN + MAX_PAYLOAD + CRC_LEN

@@ -1,0 +1,237 @@
+"""Firmware side of wire protocol v1 (layout in tkfw.schema, prose in docs/protocol.md).
+
+Receive path, no allocation per frame:
+- The decoder owns one buffer, seen as bytes and as int32 words (tkfw.compat.aliased_buffer).
+  The transport reads straight into it: first the 4-byte header, then exactly the rest of the
+  frame, so a frame always starts at offset 0 and its int32 fields are aligned.
+- The CRC is checked in C (binascii.crc32) over payload + received CRC against the fixed residue
+  0x2144DF1C, which is a small int: comparing a computed CRC (often >= 2**30) would allocate.
+- The memoryview over each payload length is made the first time that length is seen and kept.
+
+Transmit path: frames are built in one preallocated buffer; the CRC-32 is computed in Python
+in two 16-bit halves (tables made once) so no value ever exceeds a small int. Device frames are
+at most 52 bytes, so this costs tens of microseconds.
+"""
+
+from binascii import crc32
+
+from tkfw import schema
+from tkfw.compat import aliased_buffer, const
+
+_SYNC = const(0xA5)
+_HCHK_KEY = const(0x5A)
+_HDR = const(4)
+_MIN_PAYLOAD = const(4)
+
+
+class Decoder:
+    """Finds, checks and accounts for host frames in the byte stream."""
+
+    def __init__(self):
+        self.buf, self.words = aligned = aliased_buffer(schema.MAX_FRAME)
+        self._keep = aligned
+        self.fill = 0  # bytes of the current candidate frame in buf
+        self.frame_len = 0  # total length of the frame at offset 0 once one is ready
+        self._views = [None] * (schema.MAX_PAYLOAD + schema.CRC_LEN + 1)
+        self._mv = memoryview(self.buf)
+        self.reset_counters()
+
+    def reset_counters(self):
+        self.processed = 0
+        self.dropped = 0
+        self.rejected = 0
+        self.bad_crc = 0
+        self.bad_version = 0
+        self.bad_type = 0
+        self.bad_length = 0
+        self.lost = 0
+        self.skipped_bytes = 0
+        self.expect_seq = -1  # -1: no frame seen yet this session
+
+    def want(self):
+        """How many more bytes complete the current stage (header, then the whole frame)."""
+        fill = self.fill
+        if fill < _HDR:
+            return _HDR - fill
+        buf = self.buf
+        return _HDR + (buf[1] | (buf[2] << 8)) + 4 - fill
+
+    def received(self, count):
+        """Account for `count` new bytes at buf[fill:]; return the type of a checked frame or 0.
+
+        A returned frame stays at buf[0:frame_len] until consume() is called.
+        """
+        self.fill += count
+        buf = self.buf
+        while True:
+            fill = self.fill
+            if fill < _HDR:
+                return 0
+            length = buf[1] | (buf[2] << 8)
+            if (buf[0] != _SYNC or buf[3] != (_HCHK_KEY ^ buf[1] ^ buf[2])
+                    or length < _MIN_PAYLOAD or length > schema.MAX_PAYLOAD):
+                self.skipped_bytes += 1
+                self._shift(1)
+                continue
+            total = length + 8
+            if fill < total:
+                return 0
+            if crc32(self._payload_view(length + 4)) != schema.CRC_RESIDUE:
+                self.bad_crc += 1
+                self._shift(1)  # the real next frame may start inside this one
+                continue
+            self.frame_len = total
+            self._count_seq(buf[6] | (buf[7] << 8))
+            if buf[4] != schema.VERSION:
+                self.bad_version += 1
+                self.rejected += 1
+                self.consume()
+                continue
+            return buf[5]
+
+    def _count_seq(self, seq):
+        expect = self.expect_seq
+        if expect >= 0:
+            gap = (seq - expect) & 0xFFFF
+            if gap < 0x8000:  # frames that never arrived intact (corrupt, truncated, lost)
+                self.lost += gap
+                self.rejected += gap
+        self.expect_seq = (seq + 1) & 0xFFFF
+
+    def reject(self, reason_attr):
+        """The caller refused the frame at offset 0 (unknown type, wrong length...)."""
+        setattr(self, reason_attr, getattr(self, reason_attr) + 1)
+        self.rejected += 1
+        self.consume()
+
+    def consume(self):
+        """Drop the frame at offset 0, keeping any bytes that followed it."""
+        self._shift(self.frame_len)
+        self.frame_len = 0
+
+    def seq(self):
+        return self.buf[6] | (self.buf[7] << 8)
+
+    def payload_len(self):
+        return self.buf[1] | (self.buf[2] << 8)
+
+    def _payload_view(self, count):
+        view = self._views[count]
+        if view is None:  # first frame of this length: made once, reused for every later one
+            view = self._views[count] = self._mv[_HDR:_HDR + count]
+        return view
+
+    def _shift(self, count):
+        # Error paths and leftovers only: a byte loop, because slice copies allocate on MicroPython.
+        buf = self.buf
+        remain = self.fill - count
+        for i in range(remain):
+            buf[i] = buf[i + count]
+        self.fill = remain if remain > 0 else 0
+
+
+def _crc_tables():
+    lo_table = bytearray(512)
+    hi_table = bytearray(512)
+    for index in range(256):
+        lo, hi = index, 0
+        for _ in range(8):
+            carry = lo & 1
+            lo = (lo >> 1) | ((hi & 1) << 15)
+            hi >>= 1
+            if carry:
+                lo ^= 0x8320
+                hi ^= 0xEDB8
+        lo_table[2 * index] = lo & 0xFF
+        lo_table[2 * index + 1] = lo >> 8
+        hi_table[2 * index] = hi & 0xFF
+        hi_table[2 * index + 1] = hi >> 8
+    return lo_table, hi_table
+
+
+_CRC_LO, _CRC_HI = _crc_tables()
+
+
+def crc32_into(buf, start, end):
+    """Write the CRC-32 (zlib) of buf[start:end] little-endian at buf[end:end+4].
+
+    Works in two 16-bit halves so no value ever leaves the small-int range (no allocation).
+    """
+    lo_t = _CRC_LO
+    hi_t = _CRC_HI
+    lo = 0xFFFF
+    hi = 0xFFFF
+    for i in range(start, end):
+        k = ((lo ^ buf[i]) & 0xFF) << 1
+        lo = ((lo >> 8) | ((hi & 0xFF) << 8)) ^ (lo_t[k] | (lo_t[k + 1] << 8))
+        hi = (hi >> 8) ^ (hi_t[k] | (hi_t[k + 1] << 8))
+    lo ^= 0xFFFF
+    hi ^= 0xFFFF
+    buf[end] = lo & 0xFF
+    buf[end + 1] = lo >> 8
+    buf[end + 2] = hi & 0xFF
+    buf[end + 3] = hi >> 8
+
+
+class Encoder:
+    """Builds device frames in one preallocated buffer."""
+
+    def __init__(self):
+        self.buf = bytearray(_HDR + 64 + schema.CRC_LEN)
+        self.seq = 0
+        self._offsets = {}
+        for msg_type, (_, fields) in schema.MESSAGES.items():
+            self._offsets[msg_type] = schema.layout(fields)
+
+    def offsets(self, msg_type):
+        """{field: (payload offset, code)} for a message: look up once, keep the numbers."""
+        return self._offsets[msg_type][0]
+
+    def begin(self, msg_type):
+        """Start a frame; body fields are then written with put_* at payload offsets."""
+        buf = self.buf
+        end = self._offsets[msg_type][1]
+        for i in range(_HDR, _HDR + end):
+            buf[i] = 0
+        buf[4] = schema.VERSION
+        buf[5] = msg_type
+        seq = self.seq
+        buf[6] = seq & 0xFF
+        buf[7] = seq >> 8
+        self.seq = (seq + 1) & 0xFFFF
+        return end
+
+    def put_u8(self, offset, value):
+        self.buf[_HDR + offset] = value & 0xFF
+
+    def put_u16(self, offset, value):
+        buf = self.buf
+        i = _HDR + offset
+        buf[i] = value & 0xFF
+        buf[i + 1] = (value >> 8) & 0xFF
+
+    def put_i32(self, offset, value):
+        # Works for negative values and for u32 values below 2**30 alike (no big ints involved).
+        buf = self.buf
+        i = _HDR + offset
+        buf[i] = value & 0xFF
+        buf[i + 1] = (value >> 8) & 0xFF
+        buf[i + 2] = (value >> 16) & 0xFF
+        buf[i + 3] = (value >> 24) & 0xFF
+
+    def put_str(self, offset, text, size):
+        buf = self.buf
+        i = _HDR + offset
+        data = text.encode()
+        for k in range(size):
+            buf[i + k] = data[k] if k < len(data) else 0
+
+    def finish(self, payload_len):
+        """Write header and CRC; return the frame's total length (bytes in buf to send)."""
+        buf = self.buf
+        buf[0] = _SYNC
+        buf[1] = payload_len & 0xFF
+        buf[2] = payload_len >> 8
+        buf[3] = _HCHK_KEY ^ buf[1] ^ buf[2]
+        crc32_into(buf, _HDR, _HDR + payload_len)
+        return _HDR + payload_len + 4
