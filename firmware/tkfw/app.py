@@ -68,15 +68,19 @@ class Firmware:
         self.settings = Settings()
         self.dec = Decoder()
         self.enc = Encoder()
-        self.threat = Threat()
-        self.arbiter = alerts.Arbiter()
-        self.driver_flags = 0
+        self.new_drive()
         self.faults = 0
         self.last_proc_us = 0
         # Payload offsets of the reply fields, looked up once.
         self._alert = self.enc.offsets(schema.T_ALERT)
         self._status = self.enc.offsets(schema.T_STATUS)
         self._min_len = {t: _min_payload(t) for t in schema.MESSAGES if t < 0x80}
+
+    def new_drive(self):
+        """Forget the previous drive's threat, alerts and driver state (start-up, new session)."""
+        self.threat = Threat()
+        self.arbiter = alerts.Arbiter()
+        self.driver_flags = 0
 
     # -- input -------------------------------------------------------------------------------
     def poll(self, timeout_us=_POLL_US):
@@ -113,6 +117,8 @@ class Firmware:
         elif msg_type == schema.T_INFO_REQ:
             dec.reset_counters()  # a new session: the host restarts its seq series
             dec.expect_seq = (seq + 1) & 0xFFFF
+            self.new_drive()
+            self.io.show(self.arbiter.row)  # outputs off
             self.send_hello()
         elif msg_type == schema.T_STATUS_REQ:
             dec.processed += 1

@@ -19,7 +19,7 @@ SPEC = (
     ("lane_half_width_m", 1.8, "m", 1.2, 2.5, True,
      "in-path corridor: ego half width 0.95 m + target half width 0.9 m; an adjacent-lane car "
      "sits at 3.5 m. Narrower would miss offset targets (Euro NCAP overlap down to -75 %)."),
-    ("closing_min_mps", 0.3, "mps", 0.1, 2.0, False,
+    ("closing_min_mps", 0.3, "m/s", 0.1, 2.0, False,
      "below this closing speed TTC is not computed: 2.5x the 0.12 m/s range-rate accuracy of a "
      "Bosch LRR3, so radar noise on a same-speed lead car never yields a TTC."),
     ("ttc_notice_s", 6.0, "s", 4.0, 10.0, True,

@@ -1,0 +1,34 @@
+# Two commands do everything on a fresh machine with Python 3.11+ and Node 20:
+#   make demo   - the SU7 scenario on the simulated board, alert timeline and latency
+#   make test   - the whole suite (firmware on CPython and on the MicroPython VM, HIL over a pty)
+# Both create .venv and node_modules first, only when missing or out of date.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PY_STAMP   := $(VENV)/.installed
+NODE_STAMP := node_modules/.package-lock.json
+
+.PHONY: setup demo test clean
+
+setup: $(PY_STAMP) $(NODE_STAMP)
+
+$(PY_STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "takeover needs Python 3.11 or newer, found " + sys.version.split()[0])'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	@command -v node >/dev/null || { echo "takeover needs Node.js 20 (the simulated board runs MicroPython on it)"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+
+demo: setup
+	$(VENV)/bin/takeover run su7-construction-zone
+
+test: setup
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) node_modules

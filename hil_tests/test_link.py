@@ -1,0 +1,92 @@
+"""The link itself: handshake, accounting, resynchronisation, outputs, the sim command."""
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+import serial
+
+import tkfw
+from tkfw import alerts, schema
+from tkfw.settings import Settings
+
+from takeover import codec
+from takeover.runner import DRIVER_ATTENTIVE
+
+
+def test_handshake_reports_matching_versions_and_settings(device):
+    hello = device.start_session()
+    assert hello.proto == schema.VERSION
+    assert hello.fw_version == tkfw.VERSION
+    assert hello.settings_hash == Settings().digest()
+    assert hello.max_targets == schema.MAX_TARGETS
+    assert hello.mismatches() == []
+
+
+def test_every_frame_sent_is_accounted_for(device):
+    device.start_session()
+    device.send("driver", t_ms=0, flags=DRIVER_ATTENTIVE)
+    for k in range(20):
+        device.send("radar", targets=[{"id": 1, "range": 80000, "range_rate": 0, "lateral": 0}], t_ms=50 * k)
+    status = device.status()
+    assert status is not None
+    assert (status["processed"], status["dropped"], status["rejected"]) == (device.sent, 0, 0)
+
+
+def test_garbage_on_the_line_is_skipped_and_the_next_frame_is_read(device, port):
+    if port != "sim":
+        pytest.skip("writes raw garbage; only on the simulated board")
+    device.start_session()
+    good = codec.encode("ping", 1, token=77)
+    corrupt = bytearray(codec.encode("ping", 2, token=78))
+    corrupt[9] ^= 0x40
+    device._ser.write(b"\x00\xa5\x13garbage\xa5" + bytes(corrupt) + good)
+    device._seq = 3
+    device.sent += 2
+    pong = device.wait_for("pong", 2.0)
+    assert pong is not None and pong["token"] == 77
+    status = device.status()
+    # The corrupted frame shows as a CRC error and, by its missing seq, as rejected.
+    assert status["bad_crc"] >= 1 and status["skipped_bytes"] > 0
+    assert status["processed"] + status["rejected"] == device.sent
+
+
+def test_emergency_drives_every_output_including_the_brake_request(device, port):
+    if port != "sim":
+        pytest.skip("reads the simulated board's output events")
+    device.start_session()
+    rows = {row[alerts.LEVEL]: row for row in alerts.TABLE if row[alerts.CAUSE] == alerts.CAUSE_COLLISION}
+    # A target 10 m ahead closing at 20 m/s: TTC 0.5 s, inside every threshold.
+    seq, _ = device.send("radar", targets=[{"id": 1, "range": 10000, "range_rate": -20000, "lateral": 0}],
+                         t_ms=0, ego_speed=20000)
+    alert = device.wait_for("alert", 2.0)
+    assert alert is not None and alert["frame_seq"] == seq
+    assert alert["level"] == alerts.EMERGENCY
+    assert alert["outputs"] == alerts.outputs_of(rows[alerts.EMERGENCY])
+    assert alert["outputs"] & alerts.OUT_BRAKE
+    outputs = device.sim.wait_events("output", 2, timeout=2.0)  # session reset, then EMERGENCY
+    last = outputs[-1]
+    assert last["level"] == alerts.EMERGENCY and last["brake"] == 1
+    assert last["tone_hz"] == rows[alerts.EMERGENCY][alerts.TONE_HZ]
+
+
+def test_sim_command_prints_a_port_pyserial_can_open():
+    proc = subprocess.Popen([sys.executable, "-m", "takeover.cli", "sim"], stdout=subprocess.PIPE, text=True)
+    try:
+        path = proc.stdout.readline().strip()
+        assert path.startswith("/dev/")
+        with serial.Serial(path, timeout=0.1) as ser:
+            ser.write(codec.encode("info_req", 0))
+            reader = codec.FrameReader()
+            names = []
+            deadline = time.monotonic() + 5
+            while "hello" not in names and time.monotonic() < deadline:
+                names += [codec.decode_payload(p).name for p in reader.feed(ser.read(64))]
+        assert "hello" in names
+        boot = json.loads(proc.stdout.readline())
+        assert boot["ev"] == "boot"
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0

@@ -1,0 +1,58 @@
+"""Built-in scenarios streamed to the board, judged on what the firmware actually raised."""
+
+import pytest
+
+from tkfw.alerts import LEVELS
+from tkfw.settings import Settings
+
+from takeover import scenario as scenarios
+from takeover.plant import Plant
+from takeover.runner import Pace, run_scenario
+
+
+def _impact_time_s(scn):
+    """When the open-loop plant hits the in-path target (None if it never does)."""
+    plant = Plant(scn)
+    dt = 1 / scn.radar_hz
+    while plant.t_s < scn.duration_s:
+        plant.step(dt)
+        if plant.collided:
+            return plant.t_s
+    return None
+
+
+def test_su7_barrier_raises_a_warning_before_the_would_be_impact(device):
+    scn = scenarios.load("su7-construction-zone")
+    run = run_scenario(device, scn, Pace())  # real time: this is what latency means
+    assert run.passed, run.failures
+    warnings = [a for a in run.alerts if LEVELS.index(a["level"]) >= LEVELS.index("WARNING")]
+    assert warnings, run.alerts
+    first = warnings[0]
+    impact = _impact_time_s(scn)
+    assert first["t_s"] < impact
+    # The warning comes as soon as the truth crosses the settings' threshold: within one frame.
+    st = Settings()
+    frame_s = 1 / scn.radar_hz
+    closing = scn.ego.speed_kph / 3.6
+    assert st.ttc_warning_s - frame_s * 1.01 <= first["ttc_s"] <= st.ttc_warning_s
+    assert first["device_ttc_s"] == pytest.approx(first["ttc_s"], abs=0.01 + 0.001 * closing)
+    assert first["latency_us"] is not None and first["latency_us"] > 0
+    assert run.frames["sent"] == run.frames["processed"]
+
+
+def test_lead_car_at_the_same_speed_two_seconds_ahead_raises_nothing(device):
+    run = run_scenario(device, scenarios.load("lead-car-same-speed"), Pace(speed=4.0))
+    assert run.passed, run.failures
+    assert run.max_level == "NONE"
+    assert [a for a in run.alerts if a["level"] != "NONE"] == []
+    assert run.outcome["collision"] is False
+
+
+@pytest.mark.parametrize("pace", [Pace(speed=8.0), Pace(lockstep=True)], ids=["8x", "lockstep"])
+def test_faster_than_real_time_gives_the_same_alerts_in_scenario_time(device, pace):
+    scn = scenarios.load("su7-construction-zone")
+    fast = run_scenario(device, scn, pace)
+    reference = run_scenario(device, scn, Pace(speed=2.0))
+    key = [(a["level"], a["device_ttc_s"], a["ttc_s"]) for a in reference.alerts]
+    assert [(a["level"], a["device_ttc_s"], a["ttc_s"]) for a in fast.alerts] == key
+    assert fast.outcome == reference.outcome

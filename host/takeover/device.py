@@ -1,0 +1,184 @@
+"""A connected board: port URL -> serial link -> framed, timestamped messages -> handshake.
+
+`port` is "sim" (start a simulated board for the lifetime of the Device), a device path such as
+/dev/ttyACM0, or anything serial.serial_for_url accepts (rfc2217://host:port, socket://...).
+A reader thread stamps every received frame with time.perf_counter_ns() as soon as its last byte
+is read, so latency is measured at the host's serial read, not when a caller gets round to it.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from dataclasses import dataclass
+
+import serial
+
+import tkfw
+from tkfw import schema
+from tkfw.settings import Settings
+
+from takeover import codec
+from takeover.errors import LinkError
+from takeover.simboard import SimBoard
+
+
+@dataclass
+class Hello:
+    fw_version: str
+    board: str
+    proto: int
+    max_targets: int
+    settings_hash: int
+    boot_id: int
+
+    def mismatches(self) -> list[str]:
+        """What differs from this host's copy of the firmware (empty when they match)."""
+        out = []
+        if self.fw_version != tkfw.VERSION:
+            out.append(f"firmware {self.fw_version} on the board, {tkfw.VERSION} in this checkout")
+        expected = Settings().digest()
+        if self.settings_hash != expected:
+            out.append(f"settings hash {self.settings_hash:#x} on the board, {expected:#x} here")
+        return out
+
+
+class Device:
+    def __init__(self, port: str = "sim", board: str = "sim", baudrate: int = 115200):
+        self.port = port
+        self.board = board
+        self.baudrate = baudrate
+        self.sim: SimBoard | None = None
+        self.hello: Hello | None = None
+        self.sent = 0  # frames sent since the session started (INFO_REQ included)
+        self._seq = 0
+        self._ser: serial.SerialBase | None = None
+        self._rx: queue.Queue = queue.Queue()
+        self._stop = threading.Event()
+        self._reader: threading.Thread | None = None
+        self._write_lock = threading.Lock()
+        self.link_error: str | None = None
+
+    # -- life cycle ------------------------------------------------------------------------
+    def open(self) -> "Device":
+        path = self.port
+        if self.port == "sim":
+            self.sim = SimBoard(self.board)
+            path = self.sim.start()
+        try:
+            self._ser = serial.serial_for_url(path, baudrate=self.baudrate, timeout=0.05, write_timeout=2)
+        except (serial.SerialException, ValueError) as exc:
+            self.close()
+            raise LinkError(f"cannot open port {path}: {exc}") from None
+        self._reader = threading.Thread(target=self._read_loop, name="takeover-rx", daemon=True)
+        self._reader.start()
+        return self
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._reader is not None:
+            self._reader.join(timeout=1)
+        if self._ser is not None:
+            try:
+                self._ser.close()
+            except (serial.SerialException, OSError):
+                pass
+        if self.sim is not None:
+            self.sim.stop()
+
+    def __enter__(self) -> "Device":
+        return self.open()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- traffic ---------------------------------------------------------------------------
+    def _read_loop(self) -> None:
+        reader = codec.FrameReader()
+        ser = self._ser
+        while not self._stop.is_set():
+            try:
+                data = ser.read(ser.in_waiting or 1)
+            except (serial.SerialException, OSError, TypeError) as exc:
+                if not self._stop.is_set():
+                    self.link_error = f"port {self.port} went away: {exc}"
+                    self._rx.put(None)
+                return
+            if not data:
+                continue
+            t_ns = time.perf_counter_ns()
+            for payload in reader.feed(data):
+                try:
+                    msg = codec.decode_payload(payload)
+                except ValueError:
+                    continue
+                msg.t_ns = t_ns
+                self._rx.put(msg)
+
+    def send(self, msg_type: str, targets: list[dict] | None = None, **fields) -> tuple[int, int]:
+        """Send one frame; returns (seq, perf_counter_ns just before the write)."""
+        with self._write_lock:
+            seq = self._seq
+            data = codec.encode(msg_type, seq, targets=targets, **fields)
+            t_ns = time.perf_counter_ns()
+            try:
+                self._ser.write(data)
+            except (serial.SerialException, OSError) as exc:
+                raise LinkError(f"port {self.port} went away while writing: {exc}") from None
+            self._seq = (seq + 1) & 0xFFFF
+            self.sent += 1
+        return seq, t_ns
+
+    def recv(self, timeout: float | None = 0.0) -> codec.Message | None:
+        """Next message from the device, or None when none arrives within `timeout` seconds."""
+        try:
+            msg = self._rx.get(timeout=timeout) if timeout else self._rx.get_nowait()
+        except queue.Empty:
+            return None
+        if msg is None:
+            raise LinkError(self.link_error or f"port {self.port} closed")
+        return msg
+
+    def wait_for(self, name: str, timeout: float, match=None, sink=None) -> codec.Message | None:
+        """The next `name` message (that satisfies match); others go to sink(msg) if given."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            msg = self.recv(timeout=left)
+            if msg is None:
+                return None
+            if msg.name == name and (match is None or match(msg)):
+                return msg
+            if sink is not None:
+                sink(msg)
+
+    # -- session ---------------------------------------------------------------------------
+    def start_session(self, timeout: float = 5.0) -> Hello:
+        """Ask for HELLO (which also resets the device's counters and expected seq)."""
+        while self.recv() is not None:  # stale traffic, e.g. the boot HELLO
+            pass
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._seq = 0
+            self.sent = 0
+            self.send("info_req")
+            msg = self.wait_for("hello", timeout=min(1.0, max(deadline - time.monotonic(), 0.05)))
+            if msg is not None:
+                break
+        else:
+            where = f" (sim board: {self.sim.stderr_tail()})" if self.sim and self.sim.stderr_tail() else ""
+            raise LinkError(f"no HELLO from {self.port} within {timeout:.0f} s: is the takeover firmware "
+                            f"running on it?{where}")
+        if msg["proto"] != schema.VERSION:
+            raise LinkError(f"device speaks protocol v{msg['proto']}, this host v{schema.VERSION}")
+        self.hello = Hello(msg["fw_version"], msg["board"], msg["proto"], msg["max_targets"],
+                           msg["settings_hash"], msg["boot_id"])
+        return self.hello
+
+    def status(self, timeout: float = 2.0, sink=None) -> codec.Message | None:
+        """Ask for the device's counters now."""
+        seq, _ = self.send("status_req")
+        return self.wait_for("status", timeout, match=lambda m: m["frame_seq"] == seq, sink=sink)

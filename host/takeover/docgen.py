@@ -1,0 +1,114 @@
+"""Regenerate the parts of docs/ that restate code, so they cannot drift.
+
+    python -m takeover.docgen          # rewrite the generated sections in place
+    python -m takeover.docgen --check  # exit 1 if any is stale (the test suite runs this)
+
+A generated section sits between `<!-- generated: NAME -->` and `<!-- end: NAME -->`.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from tkfw import alerts, schema, settings
+
+from takeover import scenario as scenarios
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def _fields_table(fields, start) -> list[str]:
+    offsets, _ = schema.layout(fields, start)
+    rows = ["| offset | field | type | unit / meaning |", "|---|---|---|---|"]
+    for name, code, unit in fields:
+        rows.append(f"| {offsets[name][0]} | `{name}` | `{code}` | {unit} |")
+    return rows
+
+
+def protocol_messages() -> str:
+    out = [f"Protocol version **{schema.VERSION}**. Offsets are from the payload start; the payload "
+           f"header (`ver` u8, `type` u8, `seq` u16) takes offsets 0-3.", ""]
+    for msg_type, (name, fields) in schema.MESSAGES.items():
+        direction = "host -> device" if msg_type < 0x80 else "device -> host"
+        out += [f"### `{name}` (type 0x{msg_type:02x}, {direction})", ""]
+        out += _fields_table(fields, schema.PAYLOAD_HEADER_LEN) if fields else ["(no body)"]
+        out.append("")
+    out += [f"### radar target record ({schema.TARGET_LEN} bytes, repeated `n_targets` times from payload "
+            f"offset {schema.RADAR_TARGETS_AT}, at most {schema.MAX_TARGETS})", ""]
+    out += _fields_table(schema.TARGET_FIELDS, 0)
+    out += ["", f"Largest frame: {schema.MAX_FRAME} bytes (a 64-target radar frame)."]
+    return "\n".join(out)
+
+
+def settings_table() -> str:
+    rows = ["| # | setting | default | allowed | device value | why |", "|---|---|---|---|---|---|"]
+    for key, (name, default, unit, lo, hi, safety, why) in enumerate(settings.SPEC):
+        floor = " (**safety floor**)" if safety else ""
+        rows.append(f"| {key} | `{name}` | {default:g} {unit} | {lo:g}{floor} .. {hi:g} | "
+                    f"`{settings.device_name(name)}` | {why} |")
+    return "\n".join(rows)
+
+
+def alert_table() -> str:
+    rows = ["| level | cause | priority | outputs | LED | tone | haptic | brake |", "|---|---|---|---|---|---|---|---|"]
+    led = {0: "off", 1: "amber", 2: "red"}
+    for row in alerts.TABLE:
+        bits = alerts.outputs_of(row)
+        names = [n for bit, n in ((1, "visual"), (2, "audible"), (4, "haptic"), (8, "brake")) if bits & bit]
+        blink = f" {row[alerts.LED_ON_MS]}/{row[alerts.LED_OFF_MS]} ms" if row[alerts.LED_ON_MS] else ""
+        tone = f"{row[alerts.TONE_HZ]} Hz" if row[alerts.TONE_HZ] else "-"
+        if row[alerts.TONE_HZ] and row[alerts.TONE_OFF_MS]:
+            tone += f" {row[alerts.TONE_ON_MS]}/{row[alerts.TONE_OFF_MS]} ms"
+        haptic = "-"
+        if row[alerts.HAPTIC_ON_MS]:
+            haptic = f"{row[alerts.HAPTIC_ON_MS]}/{row[alerts.HAPTIC_OFF_MS]} ms" if row[alerts.HAPTIC_OFF_MS] else "continuous"
+        rows.append(f"| {alerts.LEVELS[row[alerts.LEVEL]]} | {alerts.CAUSES[row[alerts.CAUSE]]} | "
+                    f"{row[alerts.PRIORITY]} | {', '.join(names) or '-'} | {led[row[alerts.LED]]}{blink} | "
+                    f"{tone} | {haptic} | {'yes' if row[alerts.BRAKE] else '-'} |")
+    return "\n".join(rows)
+
+
+def builtin_scenarios() -> str:
+    rows = ["| scenario | what it shows | ego | expectations |", "|---|---|---|---|"]
+    for name in scenarios.builtin_names():
+        scn = scenarios.load(name)
+        exp = ", ".join(f"{k} = {v}" for k, v in vars(scn.expect).items() if v is not None)
+        rows.append(f"| `{name}` | {scn.description} | {scn.ego.speed_kph:g} km/h | {exp} |")
+    return "\n".join(rows)
+
+
+SECTIONS = {
+    "protocol.md": {"messages": protocol_messages, "settings": settings_table, "alerts": alert_table},
+    "scenarios.md": {"builtins": builtin_scenarios},
+}
+
+
+def render(text: str, makers: dict) -> str:
+    for name, make in makers.items():
+        pattern = re.compile(rf"(<!-- generated: {name} -->\n).*?(<!-- end: {name} -->)", re.S)
+        if not pattern.search(text):
+            raise SystemExit(f"docgen: section '{name}' markers missing")
+        text = pattern.sub(lambda m: m.group(1) + make() + "\n" + m.group(2), text)
+    return text
+
+
+def main(argv: list[str]) -> int:
+    stale = []
+    for doc, makers in SECTIONS.items():
+        path = DOCS / doc
+        old = path.read_text()
+        new = render(old, makers)
+        if new != old:
+            stale.append(doc)
+            if "--check" not in argv:
+                path.write_text(new)
+    if stale and "--check" in argv:
+        print(f"docs out of date: {', '.join(stale)}: run `python -m takeover.docgen`", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,235 @@
+"""Stream a scenario to a device, collect its alerts, and judge the run.
+
+Pacing:
+- real time (speed 1.0, the default): radar frames leave at the scenario's rate; this is what
+  latency means.
+- speed factor N: frames leave N times faster; the firmware runs on the frames' timestamps, so it
+  raises the same alerts at the same scenario times.
+- lockstep: the next frame leaves as soon as the device has answered the last (its STATUS).
+
+Latency of an alert = host perf_counter_ns at the read of the ALERT - at the write of the frame
+that caused it (frame_seq). The same is measured for every frame's STATUS reply ("frame latency").
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tkfw.alerts import CAUSES, LEVELS
+
+from takeover.codec import Message
+from takeover.device import Device
+from takeover.errors import LinkError
+from takeover.plant import Plant
+from takeover.scenario import Scenario
+
+DRIVER_ATTENTIVE = 0b1011  # hands on, eyes on road, eyes open, assistance engaged
+
+
+@dataclass
+class Pace:
+    speed: float = 1.0  # wall-clock speed-up; ignored in lockstep
+    lockstep: bool = False
+
+    def describe(self) -> str:
+        if self.lockstep:
+            return "lockstep"
+        return "real time" if self.speed == 1.0 else f"{self.speed:g}x real time"
+
+
+@dataclass
+class Run:
+    scenario: Scenario
+    port: str
+    board: str = ""
+    firmware: str = ""
+    pace: str = ""
+    passed: bool = False
+    failures: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    frames: dict = field(default_factory=dict)
+    alerts: list[dict] = field(default_factory=list)
+    latency_us: dict = field(default_factory=dict)
+    frame_latency_us: dict = field(default_factory=dict)
+    floor_us: dict = field(default_factory=dict)
+    outcome: dict = field(default_factory=dict)
+    max_level: str = "NONE"
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.scenario.name, "passed": self.passed, "failures": self.failures,
+            "warnings": self.warnings, "port": self.port, "board": self.board, "firmware": self.firmware,
+            "pace": self.pace, "frames": self.frames, "alerts": self.alerts, "latency_us": self.latency_us,
+            "frame_latency_us": self.frame_latency_us, "floor_us": self.floor_us, "outcome": self.outcome, "max_level": self.max_level,
+        }
+
+
+def stats_us(samples_ns: list[int]) -> dict:
+    """p50 / p99 / max in microseconds (numpy percentiles), and the sample count."""
+    if not samples_ns:
+        return {"p50": None, "p99": None, "max": None, "n": 0}
+    us = np.asarray(samples_ns, dtype=np.float64) / 1000.0
+    return {"p50": round(float(np.percentile(us, 50)), 1), "p99": round(float(np.percentile(us, 99)), 1),
+            "max": round(float(us.max()), 1), "n": int(us.size)}
+
+
+class _Collector:
+    """Everything the device says during a run, matched to the frames that caused it."""
+
+    def __init__(self, run: Run, start_ns: int, pace: Pace):
+        self.run = run
+        self.start_ns = start_ns
+        self.pace = pace
+        self.frames: dict[int, tuple[int, float, float | None, float | None]] = {}  # seq -> sent
+        self.status_latency: list[int] = []
+        self.alert_latency: list[int] = []
+        self.last_status: Message | None = None
+        self.hellos: list[Message] = []
+
+    def sent(self, seq: int, t_ns: int, t_s: float, ttc_s: float | None, gap_m: float | None) -> None:
+        self.frames[seq] = (t_ns, t_s, ttc_s, gap_m)
+
+    def __call__(self, msg: Message) -> None:
+        sent = self.frames.get(msg.fields.get("frame_seq", -1))
+        if msg.name == "status":
+            self.last_status = msg
+            if sent is not None:
+                self.status_latency.append(msg.t_ns - sent[0])
+        elif msg.name == "alert":
+            self._alert(msg, sent)
+        elif msg.name == "hello":
+            self.hellos.append(msg)
+
+    def _alert(self, msg: Message, sent) -> None:
+        latency_ns = msg.t_ns - sent[0] if sent else None
+        if sent is None:
+            t_s = None
+        elif self.pace.lockstep:
+            t_s = sent[1]
+        else:
+            t_s = (msg.t_ns - self.start_ns) / 1e9 * self.pace.speed
+        if latency_ns is not None:
+            self.alert_latency.append(latency_ns)
+        ttc_ms = msg["ttc_ms"]
+        self.run.alerts.append({
+            "t_s": None if t_s is None else round(t_s, 3),
+            "level": LEVELS[msg["level"]] if msg["level"] < len(LEVELS) else str(msg["level"]),
+            "cause": CAUSES[msg["cause"]] if msg["cause"] < len(CAUSES) else str(msg["cause"]),
+            "frame_seq": msg["frame_seq"],
+            "device_ttc_s": None if ttc_ms < 0 else ttc_ms / 1000,
+            "latency_us": None if latency_ns is None else round(latency_ns / 1000, 1),
+            "ttc_s": None if sent is None or sent[2] is None else round(sent[2], 3),
+            "gap_m": None if sent is None or sent[3] is None else round(sent[3], 2),
+            "proc_us": msg["proc_us"],
+            "outputs": msg["outputs"],
+        })
+
+
+def ping_floor(dev: Device, count: int = 30) -> dict:
+    """Round trip of the smallest exchange on this link (ping -> pong), in the same session:
+    the floor that alert latency is compared against."""
+    samples = []
+    for token in range(count):
+        _, t_ns = dev.send("ping", token=token)
+        pong = dev.wait_for("pong", 2.0, match=lambda m, k=token: m["token"] == k)
+        if pong is None:
+            raise LinkError(f"no PONG from {dev.port} within 2 s")
+        samples.append(pong.t_ns - t_ns)
+        time.sleep(0.002)
+    return stats_us(samples)
+
+
+def run_scenario(dev: Device, scenario: Scenario, pace: Pace = Pace(), progress=None) -> Run:
+    """Run one scenario on an open device. Raises LinkError if the link dies."""
+    hello = dev.start_session()
+    run = Run(scenario, dev.port, hello.board, hello.fw_version, pace.describe())
+    run.floor_us = ping_floor(dev)
+    run.warnings += hello.mismatches()
+    plant = Plant(scenario)
+    dt = 1.0 / scenario.radar_hz
+    n_frames = int(round(scenario.duration_s * scenario.radar_hz)) + 1
+    start_ns = time.perf_counter_ns()
+    col = _Collector(run, start_ns, pace)
+    dev.send("driver", t_ms=0, flags=DRIVER_ATTENTIVE)
+    for k in range(n_frames):
+        t_s = k * dt
+        if not pace.lockstep:
+            _sleep_until(start_ns + int(t_s / pace.speed * 1e9), dev, col)
+        seq, t_ns = dev.send("radar", targets=plant.radar(), t_ms=round(t_s * 1000),
+                             ego_speed=round(plant.ego.v_mps * 1000))
+        col.sent(seq, t_ns, t_s, plant.ttc_s(), plant.gap_m())
+        if pace.lockstep:
+            if dev.wait_for("status", 2.0, match=lambda m, s=seq: m["frame_seq"] == s, sink=col) is None:
+                raise LinkError(f"no reply to radar frame {seq} within 2 s")
+        _drain(dev, col)
+        if progress is not None:
+            progress(k + 1, n_frames)
+        plant.step(dt)
+        if plant.collided:
+            break
+    _finish(dev, run, col, plant)
+    return run
+
+
+def _sleep_until(deadline_ns: int, dev: Device, col: _Collector) -> None:
+    while True:
+        left = deadline_ns - time.perf_counter_ns()
+        if left <= 0:
+            return
+        msg = dev.recv(timeout=min(left / 1e9, 0.05))
+        if msg is not None:
+            col(msg)
+
+
+def _drain(dev: Device, col: _Collector) -> None:
+    msg = dev.recv()
+    while msg is not None:
+        col(msg)
+        msg = dev.recv()
+
+
+def _finish(dev: Device, run: Run, col: _Collector, plant: Plant) -> None:
+    status = dev.status(timeout=2.0, sink=col)
+    _drain(dev, col)
+    sent = dev.sent
+    if status is None:
+        run.failures.append("device did not answer the final status request")
+        run.frames = {"sent": sent, "processed": None, "dropped": None, "rejected": None}
+    else:
+        run.frames = {"sent": sent, "processed": status["processed"], "dropped": status["dropped"],
+                      "rejected": status["rejected"], "bad_crc": status["bad_crc"],
+                      "skipped_bytes": status["skipped_bytes"]}
+        accounted = status["processed"] + status["dropped"] + status["rejected"]
+        if accounted != sent:
+            run.failures.append(f"frame accounting: sent {sent}, device accounts for {accounted} "
+                                f"({accounted - sent:+d})")
+    if col.hellos:
+        boot_ids = {h["boot_id"] for h in col.hellos}
+        if boot_ids != {dev.hello.boot_id}:
+            run.failures.append("device reset during the run (new boot id): results are invalid")
+    run.latency_us = stats_us(col.alert_latency)
+    run.frame_latency_us = stats_us(col.status_latency)
+    run.outcome = {"collision": plant.collided,
+                   "impact_speed_kph": round(plant.impact_speed_mps * 3.6, 1) if plant.collided else 0.0,
+                   "min_gap_m": None if plant.min_gap_m is None else round(max(plant.min_gap_m, 0.0), 2)}
+    levels = [LEVELS.index(a["level"]) for a in run.alerts if a["level"] in LEVELS]
+    run.max_level = LEVELS[max(levels, default=0)]
+    _judge(run)
+
+
+def _judge(run: Run) -> None:
+    expect = run.scenario.expect
+    top = LEVELS.index(run.max_level)
+    if expect.max_level is not None and top > LEVELS.index(expect.max_level):
+        first = next(a for a in run.alerts if LEVELS.index(a["level"]) > LEVELS.index(expect.max_level))
+        run.failures.append(f"raised {first['level']} at t={first['t_s']} s; nothing above "
+                            f"{expect.max_level} was expected")
+    if expect.min_level is not None and top < LEVELS.index(expect.min_level):
+        run.failures.append(f"highest alert was {run.max_level}; expected at least {expect.min_level}"
+                            + (" before impact" if run.outcome["collision"] else ""))
+    if expect.no_collision and run.outcome["collision"]:
+        run.failures.append(f"collision at {run.outcome['impact_speed_kph']} km/h; expected none")
+    run.passed = not run.failures

@@ -1,0 +1,135 @@
+"""Scenario files: TOML, strictly checked (a typo must never silently disable an expectation).
+
+Format documented in docs/scenarios.md. Built-in scenarios ship as TOML in takeover/scenarios/.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tkfw.alerts import LEVELS
+
+from takeover.errors import UsageError
+
+BUILTIN_DIR = Path(__file__).with_name("scenarios")
+
+
+@dataclass
+class Ego:
+    speed_kph: float
+
+
+@dataclass
+class Target:
+    id: int
+    range_m: float
+    lateral_m: float = 0.0
+    speed_kph: float = 0.0
+    detect_range_m: float = 150.0
+
+
+@dataclass
+class Expect:
+    max_level: str | None = None  # nothing above this level may be raised
+    min_level: str | None = None  # at least this level must be raised (before any impact)
+    no_collision: bool | None = None
+
+
+@dataclass
+class Scenario:
+    name: str
+    description: str
+    duration_s: float
+    radar_hz: float
+    ego: Ego
+    targets: list[Target] = field(default_factory=list)
+    expect: Expect = field(default_factory=Expect)
+    source: str = ""
+
+
+# key -> (type(s), required). Types are checked strictly; ints are accepted where floats are.
+_TOP = {"name": (str, True), "description": (str, True), "duration_s": (float, True),
+        "radar_hz": (float, False), "ego": (dict, True), "target": (list, False), "expect": (dict, False)}
+_EGO = {"speed_kph": (float, True)}
+_TARGET = {"id": (int, True), "range_m": (float, True), "lateral_m": (float, False),
+           "speed_kph": (float, False), "detect_range_m": (float, False)}
+_EXPECT = {"max_level": (str, False), "min_level": (str, False), "no_collision": (bool, False)}
+
+
+def _check(table: dict, spec: dict, where: str, origin: str) -> dict:
+    for key in table:
+        if key not in spec:
+            close = difflib.get_close_matches(key, spec, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else f" (known: {', '.join(spec)})"
+            raise UsageError(f"{origin}: unknown key '{key}' in {where}{hint}")
+    out = {}
+    for key, (kind, required) in spec.items():
+        if key not in table:
+            if required:
+                raise UsageError(f"{origin}: missing required key '{key}' in {where}")
+            continue
+        value = table[key]
+        ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value, ok = float(value), True
+        if not ok:
+            raise UsageError(f"{origin}: '{key}' in {where} must be {kind.__name__}, got {value!r}")
+        out[key] = value
+    return out
+
+
+def _level(value: str | None, key: str, origin: str) -> str | None:
+    if value is not None and value not in LEVELS:
+        raise UsageError(f"{origin}: [expect] {key} = {value!r} is not a level ({', '.join(LEVELS)})")
+    return value
+
+
+def parse(text: str, origin: str) -> Scenario:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{origin}: not valid TOML: {exc}") from None
+    top = _check(raw, _TOP, "the top level", origin)
+    ego = Ego(**_check(top["ego"], _EGO, "[ego]", origin))
+    targets = []
+    for i, entry in enumerate(top.get("target", [])):
+        if not isinstance(entry, dict):
+            raise UsageError(f"{origin}: [[target]] entry {i + 1} must be a table")
+        targets.append(Target(**_check(entry, _TARGET, f"[[target]] {i + 1}", origin)))
+    ids = [t.id for t in targets]
+    if len(set(ids)) != len(ids):
+        raise UsageError(f"{origin}: target ids must be unique, got {ids}")
+    if len(targets) > 64:
+        raise UsageError(f"{origin}: at most 64 targets, got {len(targets)}")
+    expect_raw = _check(top.get("expect", {}), _EXPECT, "[expect]", origin)
+    expect = Expect(max_level=_level(expect_raw.get("max_level"), "max_level", origin),
+                    min_level=_level(expect_raw.get("min_level"), "min_level", origin),
+                    no_collision=expect_raw.get("no_collision"))
+    radar_hz = top.get("radar_hz", 20.0)
+    if not 1 <= radar_hz <= 100:
+        raise UsageError(f"{origin}: radar_hz must be within 1..100, got {radar_hz}")
+    if not 0 < top["duration_s"] <= 3600:
+        raise UsageError(f"{origin}: duration_s must be within 0..3600 s, got {top['duration_s']}")
+    return Scenario(top["name"], top["description"], top["duration_s"], radar_hz, ego, targets, expect, origin)
+
+
+def builtin_names() -> list[str]:
+    return sorted(p.stem for p in BUILTIN_DIR.glob("*.toml"))
+
+
+def load(name_or_path: str) -> Scenario:
+    """A built-in scenario by name, or a scenario file by path."""
+    path = Path(name_or_path)
+    if path.suffix == ".toml" or path.exists():
+        if not path.is_file():
+            raise UsageError(f"scenario file {name_or_path} not found")
+        return parse(path.read_text(), str(path))
+    builtin = BUILTIN_DIR / f"{name_or_path}.toml"
+    if builtin.is_file():
+        return parse(builtin.read_text(), builtin.name)
+    close = difflib.get_close_matches(name_or_path, builtin_names(), n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    raise UsageError(f"no built-in scenario '{name_or_path}' and no such file{hint} (see `takeover scenarios`)")

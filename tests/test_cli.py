@@ -1,0 +1,65 @@
+"""The command line: one readable line for every mistake, exit codes a script can trust."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from takeover.cli import main
+
+
+def _run(*args):
+    return subprocess.run([sys.executable, "-m", "takeover.cli", *args], capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["run", "no-such-scenario"], ["no built-in scenario 'no-such-scenario'"]),
+    (["run", "missing.toml"], ["missing.toml not found"]),
+    (["run", "su7-construction-zone", "--speed", "0"], ["--speed must be positive"]),
+    (["run", "su7-construction-zone", "--json", "/no/such/dir/r.json"], ["does not exist"]),
+    (["run", "su7-construction-zone", "--port", "/dev/does-not-exist"], ["cannot open port /dev/does-not-exist"]),
+    (["frobnicate"], ["invalid choice"]),
+])
+def test_a_command_line_mistake_is_one_line_and_exit_2(args, words):
+    proc = _run(*args)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("takeover: error: ")
+    for word in words:
+        assert word in lines[0]
+
+
+def test_scenarios_lists_the_builtins(capsys):
+    assert main(["scenarios"]) == 0
+    assert "su7-construction-zone" in capsys.readouterr().out
+
+
+def test_a_failed_expectation_exits_1_and_the_json_report_says_why(tmp_path):
+    scn = tmp_path / "strict.toml"
+    scn.write_text("""
+name = "strict"
+description = "expects silence from a car closing fast: must fail"
+duration_s = 1.0
+[ego]
+speed_kph = 100
+[[target]]
+id = 1
+range_m = 30
+[expect]
+max_level = "NONE"
+""")
+    report = tmp_path / "r.json"
+    proc = _run("run", str(scn), "--lockstep", "--json", str(report))
+    assert proc.returncode == 1, proc.stderr
+    data = json.loads(report.read_text())
+    (entry,) = data["scenarios"]
+    assert entry["name"] == "strict" and entry["passed"] is False
+    assert any("nothing above NONE" in f for f in entry["failures"])
+    assert set(entry["frames"]) >= {"sent", "processed", "dropped", "rejected"}
+    assert entry["frames"]["sent"] == entry["frames"]["processed"]
+    assert set(entry["latency_us"]) >= {"p50", "p99", "max"}
+    for alert in entry["alerts"]:
+        assert set(alert) >= {"t_s", "level", "cause", "frame_seq", "device_ttc_s", "latency_us"}
+    assert "FAIL" in proc.stdout
