@@ -47,11 +47,13 @@ class Threat:
         self.closing_mm_s = best_closing
         if best_range < 0:
             self.ttc_ms = NO_TTC
+        elif best_range >= best_closing * (_TTC_CAP_MS // 1000):
+            self.ttc_ms = _TTC_CAP_MS
         else:
-            # range * 1000 < 2**30 for ranges below ~1 km; cap first so the product stays small.
-            rng = best_range if best_range < 1000000 else 1000000
-            ttc = rng * 1000 // best_closing
-            self.ttc_ms = ttc if ttc < _TTC_CAP_MS else _TTC_CAP_MS
+            # range * 1000 // closing, split so no product leaves the small-int range (a range
+            # above ~1 km times 1000 would exceed 2**30 and allocate on the board).
+            self.ttc_ms = ((best_range // best_closing) * 1000
+                           + (best_range % best_closing) * 1000 // best_closing)
         return self.ttc_ms
 
 

@@ -1,0 +1,316 @@
+"""Firmware decision logic on CPython: the alert table, the settings, time-to-collision.
+
+Expected numbers come from the Settings object and from physics (TTC = range / closing speed),
+never from hard-coded thresholds, so the tests follow the settings table when it is retuned.
+"""
+
+import pytest
+
+from tkfw import alerts, schema
+from tkfw.settings import SPEC, Settings, device_name, to_device
+from tkfw.ttc import NO_TTC, Threat, level_for
+
+ALERT_LEVELS = (alerts.NOTICE, alerts.WARNING, alerts.TAKEOVER, alerts.EMERGENCY)
+THRESHOLDS = (  # (settings attribute, level reached at or below it), most severe first
+    ("ttc_emergency_ms", alerts.EMERGENCY),
+    ("ttc_takeover_ms", alerts.TAKEOVER),
+    ("ttc_warning_ms", alerts.WARNING),
+    ("ttc_notice_ms", alerts.NOTICE),
+)
+TTC_CAP_MS = 60_000  # ttc.py: beyond a minute a TTC means nothing
+KEY = {row[0]: k for k, row in enumerate(SPEC)}
+
+
+# -- alert table ---------------------------------------------------------------------------------
+def test_priority_rises_with_level_for_every_cause():
+    for cause in range(1, len(alerts.CAUSES)):
+        rows = [r for r in alerts.TABLE if r[alerts.CAUSE] == cause and r[alerts.LEVEL] > alerts.NONE]
+        rows.sort(key=lambda r: r[alerts.LEVEL])
+        priorities = [r[alerts.PRIORITY] for r in rows]
+        assert priorities == sorted(set(priorities)), (alerts.CAUSES[cause], priorities)
+        assert all(p > alerts.TABLE[0][alerts.PRIORITY] for p in priorities)
+
+
+def test_every_cause_has_a_row_at_every_alert_level():
+    for cause in range(1, len(alerts.CAUSES)):
+        for level in ALERT_LEVELS:
+            row = alerts.row_for(level, cause)
+            assert (row[alerts.LEVEL], row[alerts.CAUSE]) == (level, cause), (alerts.LEVELS[level], alerts.CAUSES[cause])
+
+
+def test_the_table_has_one_row_per_level_and_cause():
+    keys = [(r[alerts.LEVEL], r[alerts.CAUSE]) for r in alerts.TABLE]
+    assert len(keys) == len(set(keys))
+    assert alerts.TABLE[0][alerts.LEVEL] == alerts.NONE and alerts.TABLE[0][alerts.CAUSE] == alerts.CAUSE_NONE
+
+
+def test_outputs_escalate_visual_then_audible_then_haptic_then_brake():
+    first_level = {alerts.OUT_VISUAL: alerts.NOTICE, alerts.OUT_AUDIBLE: alerts.WARNING,
+                   alerts.OUT_HAPTIC: alerts.TAKEOVER, alerts.OUT_BRAKE: alerts.EMERGENCY}
+    for cause in range(1, len(alerts.CAUSES)):
+        previous = 0
+        for level in ALERT_LEVELS:
+            bits = alerts.outputs_of(alerts.row_for(level, cause))
+            for output, from_level in first_level.items():
+                assert bool(bits & output) == (level >= from_level), (alerts.LEVELS[level], output)
+            assert bits & previous == previous  # never drops an output while escalating
+            previous = bits
+
+
+def test_the_none_alert_drives_nothing_and_unknown_rows_fall_back_to_it():
+    assert alerts.outputs_of(alerts.TABLE[0]) == 0
+    assert alerts.row_for(alerts.EMERGENCY, len(alerts.CAUSES)) is alerts.TABLE[0]
+    assert alerts.row_for(alerts.NONE, alerts.CAUSE_COLLISION) is alerts.TABLE[0]
+
+
+def test_the_arbiter_reports_a_change_only_when_the_shown_alert_changes():
+    arb = alerts.Arbiter()
+    assert (arb.level, arb.cause) == (alerts.NONE, alerts.CAUSE_NONE)
+    arb.request(alerts.CAUSE_COLLISION, alerts.WARNING, 100)
+    assert arb.decide() is True and (arb.level, arb.cause) == (alerts.WARNING, alerts.CAUSE_COLLISION)
+    arb.request(alerts.CAUSE_COLLISION, alerts.WARNING, 200)
+    assert arb.decide() is False
+    arb.request(alerts.CAUSE_COLLISION, alerts.EMERGENCY, 300)
+    assert arb.decide() is True and arb.row is alerts.row_for(alerts.EMERGENCY, alerts.CAUSE_COLLISION)
+    arb.request(alerts.CAUSE_COLLISION, alerts.NONE, 400)
+    assert arb.decide() is True and arb.level == alerts.NONE and arb.row is alerts.TABLE[0]
+
+
+# -- settings ------------------------------------------------------------------------------------
+def test_defaults_sit_within_their_bounds_in_physical_and_device_units():
+    s = Settings()
+    for key, (name, default, _unit, lo, hi, _safety, why) in enumerate(SPEC):
+        assert lo <= default <= hi, name
+        assert why, name
+        value, lo_dev, hi_dev = s.bounds(key)
+        assert value == getattr(s, device_name(name)) == round(default * 1000)
+        assert getattr(s, name) == default
+        assert (lo_dev, hi_dev) == (round(lo * 1000), round(hi * 1000))
+        assert lo_dev <= value <= hi_dev
+
+
+def test_device_names_swap_the_unit_suffix():
+    assert device_name("ttc_warning_s") == "ttc_warning_ms"
+    assert device_name("lane_half_width_m") == "lane_half_width_mm"
+    assert device_name("closing_min_mps") == "closing_min_mm_s"
+    assert to_device("ttc_warning_s", 4.0) == 4000
+    assert len(set(device_name(r[0]) for r in SPEC)) == len(SPEC)
+
+
+@pytest.mark.parametrize("key", [k for k, row in enumerate(SPEC) if row[5]])
+def test_a_value_below_a_safety_floor_is_refused_and_changes_nothing(key):
+    s = Settings()
+    name = SPEC[key][0]
+    value, lo, _ = s.bounds(key)
+    digest = s.digest()
+    assert s.set_device(key, lo - 1) == schema.CONFIG_BELOW_FLOOR
+    assert s.set_device(key, -10**6) == schema.CONFIG_BELOW_FLOOR
+    assert getattr(s, device_name(name)) == value and getattr(s, name) == SPEC[key][1]
+    assert s.digest() == digest
+
+
+@pytest.mark.parametrize("key", [k for k, row in enumerate(SPEC) if not row[5]])
+def test_a_value_below_the_lowest_of_an_ordinary_setting_is_out_of_range(key):
+    s = Settings()
+    value, lo, _ = s.bounds(key)
+    assert s.set_device(key, lo - 1) == schema.CONFIG_OUT_OF_RANGE
+    assert s.bounds(key)[0] == value
+
+
+@pytest.mark.parametrize("key", range(len(SPEC)))
+def test_a_value_above_the_highest_is_out_of_range_and_changes_nothing(key):
+    s = Settings()
+    value, _, hi = s.bounds(key)
+    assert s.set_device(key, hi + 1) == schema.CONFIG_OUT_OF_RANGE
+    assert s.bounds(key)[0] == value
+
+
+@pytest.mark.parametrize("key", range(len(SPEC)))
+def test_the_bounds_themselves_are_accepted_in_both_units(key):
+    s = Settings()
+    name = SPEC[key][0]
+    _, lo, hi = s.bounds(key)
+    for value in (lo, hi):
+        assert s.set_device(key, value) == schema.CONFIG_OK
+        assert getattr(s, device_name(name)) == value
+        assert getattr(s, name) == pytest.approx(value / 1000)
+
+
+@pytest.mark.parametrize("key", [len(SPEC), len(SPEC) + 1, 255, -1])
+def test_an_unknown_key_is_refused(key):
+    s = Settings()
+    before = [s.bounds(k) for k in range(len(SPEC))]
+    assert s.set_device(key, 1000) == schema.CONFIG_UNKNOWN_KEY
+    assert [s.bounds(k) for k in range(len(SPEC))] == before
+
+
+def test_the_digest_follows_every_value_change():
+    s = Settings()
+    seen = {s.digest()}
+    original = s.digest()
+    for key in range(len(SPEC)):
+        value, lo, hi = s.bounds(key)
+        new = value + 1 if value < hi else value - 1
+        assert s.set_device(key, new) == schema.CONFIG_OK
+        assert s.digest() not in seen, SPEC[key][0]
+        seen.add(s.digest())
+        assert 0 <= s.digest() < 1 << 30  # a small int on the board
+        assert s.set_device(key, value) == schema.CONFIG_OK
+    assert s.digest() == original == Settings().digest()
+
+
+def test_default_ttc_thresholds_are_ordered_notice_warning_takeover_emergency():
+    s = Settings()
+    values = [getattr(s, name) for name, _ in THRESHOLDS]
+    assert values == sorted(values) and len(set(values)) == len(values)
+    assert s.ttc_notice_ms > s.ttc_warning_ms > s.ttc_takeover_ms > s.ttc_emergency_ms > 0
+
+
+# -- ttc -----------------------------------------------------------------------------------------
+FIELD_INDEX = {name: k for k, (name, _, _) in enumerate(schema.TARGET_FIELDS)}
+
+
+def records(targets, first_word=0):
+    """Target records (dicts of id, range mm, range_rate mm/s, lateral mm) in an int32 memoryview."""
+    words = memoryview(bytearray(4 * (first_word + 4 * len(targets) + 1))).cast("i")
+    for k, t in enumerate(targets):
+        for name, value in t.items():
+            words[first_word + 4 * k + FIELD_INDEX[name]] = value
+    return words
+
+
+def car(tid, range_mm, closing_mm_s, lateral_mm=0):
+    return {"id": tid, "range": range_mm, "range_rate": -closing_mm_s, "lateral": lateral_mm}
+
+
+def assess(targets, settings=None, first_word=0):
+    settings = settings or Settings()
+    threat = Threat()
+    ttc = threat.assess(records(targets, first_word), first_word, len(targets), settings)
+    assert ttc == threat.ttc_ms
+    return threat
+
+
+def range_for(ttc_ms, closing_mm_s):
+    """Range (mm) at which a target closing at closing_mm_s is ttc_ms away."""
+    return ttc_ms * closing_mm_s // 1000
+
+
+def test_the_closest_in_path_closing_target_is_the_threat():
+    s = Settings()
+    closing = 15_000  # 54 km/h
+    targets = [car(1, 80_000, closing), car(2, 30_000, closing // 2, lateral_mm=500),
+               car(3, 45_000, 2 * closing, lateral_mm=-700)]
+    threat = assess(targets, s)
+    assert threat.target_id == 2 and threat.range_mm == 30_000 and threat.closing_mm_s == closing // 2
+    assert threat.ttc_ms == 30_000 * 1000 // (closing // 2)
+
+
+def test_ttc_is_range_over_closing_speed_in_integer_milliseconds():
+    for range_mm, closing in [(40_000, 13_889), (1, 300), (250_000, 36_111), (999_999, 17_000), (12_345, 6_789)]:
+        assert assess([car(5, range_mm, closing)]).ttc_ms == min(range_mm * 1000 // closing, TTC_CAP_MS)
+
+
+def test_targets_outside_the_lane_half_width_are_ignored():
+    s = Settings()
+    half = s.lane_half_width_mm
+    targets = [car(1, 5_000, 10_000, half + 1), car(2, 6_000, 10_000, -half - 1), car(3, 50_000, 10_000, half)]
+    assert assess(targets, s).target_id == 3
+    assert assess([car(4, 50_000, 10_000, -half)], s).target_id == 4
+    assert assess(targets[:2], s).ttc_ms == NO_TTC
+
+
+def test_a_narrower_configured_lane_drops_a_target_it_used_to_see():
+    s = Settings()
+    key = KEY["lane_half_width_m"]
+    _, lo, _ = s.bounds(key)
+    lateral = (lo + s.lane_half_width_mm) // 2
+    assert assess([car(1, 20_000, 5_000, lateral)], s).target_id == 1
+    assert s.set_device(key, lo) == schema.CONFIG_OK
+    assert assess([car(1, 20_000, 5_000, lateral)], s).ttc_ms == NO_TTC
+
+
+def test_opening_and_slowly_closing_targets_are_ignored():
+    s = Settings()
+    slow = s.closing_min_mm_s
+    targets = [car(1, 5_000, -3_000), car(2, 6_000, 0), car(3, 7_000, slow - 1), car(4, 70_000, slow)]
+    threat = assess(targets, s)
+    assert threat.target_id == 4 and threat.ttc_ms == min(70_000 * 1000 // slow, TTC_CAP_MS)
+    assert assess(targets[:3], s).ttc_ms == NO_TTC
+    assert assess(targets[:3], s).target_id == -1
+
+
+def test_no_targets_means_no_ttc_and_no_alert():
+    s = Settings()
+    assert assess([], s).ttc_ms == NO_TTC
+    assert level_for(NO_TTC, s) == alerts.NONE
+
+
+def test_a_target_already_overlapping_has_ttc_zero_and_calls_for_emergency():
+    s = Settings()
+    threat = assess([car(1, 40_000, 10_000), car(2, -200, 1_000)], s)
+    assert threat.target_id == 2 and threat.ttc_ms == 0
+    assert level_for(threat.ttc_ms, s) == alerts.EMERGENCY
+
+
+def test_ttc_beyond_a_minute_is_capped():
+    threat = assess([car(1, 900_000, 1_000)])  # 900 s away
+    assert threat.ttc_ms == TTC_CAP_MS
+
+
+def test_records_are_read_from_the_given_first_word():
+    s = Settings()
+    closing = 20_000
+    first = (schema.HEADER_LEN + schema.RADAR_TARGETS_AT) // 4
+    ttc_ms = (s.ttc_warning_ms + s.ttc_takeover_ms) // 2
+    threat = assess([car(9, range_for(ttc_ms, closing), closing)], s, first_word=first)
+    assert threat.target_id == 9 and threat.ttc_ms == ttc_ms
+
+
+@pytest.mark.parametrize("threshold, level", THRESHOLDS)
+def test_level_for_maps_ttcs_just_inside_and_outside_each_threshold(threshold, level):
+    s = Settings()
+    t = getattr(s, threshold)
+    assert level_for(t, s) == level
+    assert level_for(t - 1, s) == level
+    assert level_for(t + 1, s) == level - 1  # the next milder level just outside
+
+
+def test_level_for_spans_every_level_from_none_to_emergency():
+    s = Settings()
+    assert level_for(0, s) == alerts.EMERGENCY
+    assert level_for(s.ttc_notice_ms + 1, s) == alerts.NONE
+    assert level_for(TTC_CAP_MS, s) == alerts.NONE
+    assert level_for(NO_TTC, s) == alerts.NONE
+
+
+@pytest.mark.parametrize("threshold, level", THRESHOLDS)
+def test_a_car_closing_at_highway_speed_alerts_at_each_threshold_distance(threshold, level):
+    """Physics end to end: at 30 m/s, the range that is exactly the threshold TTC away."""
+    s = Settings()
+    closing = 30_000
+    t = getattr(s, threshold)
+    at = assess([car(1, range_for(t, closing), closing)], s)
+    assert at.ttc_ms == t and level_for(at.ttc_ms, s) == level
+    beyond = assess([car(1, range_for(t, closing) + closing // 1000 + 1, closing)], s)
+    assert beyond.ttc_ms > t and level_for(beyond.ttc_ms, s) == level - 1
+
+
+def test_level_for_follows_reconfigured_thresholds():
+    s = Settings()
+    key = KEY["ttc_warning_s"]
+    _, _, hi = s.bounds(key)
+    ttc = (s.ttc_warning_ms + min(hi, s.ttc_notice_ms)) // 2 + 1
+    assert level_for(ttc, s) == alerts.NOTICE
+    assert s.set_device(key, hi) == schema.CONFIG_OK
+    assert level_for(ttc, s) == alerts.WARNING
+
+
+# -- FIRMWARE BUG (left failing on purpose; see the docstring) ------------------------------------
+def test_ttc_of_an_in_path_target_beyond_1_km_is_exact():
+    """Regression: the range used to be clamped to 1 km before dividing (1.2 km at 40 m/s gave 25 s)."""
+    s = Settings()
+    closing = 40_000  # 144 km/h
+    range_mm = 1_200_000
+    expected = min(range_mm * 1000 // closing, TTC_CAP_MS)  # 30 000 ms
+    assert assess([car(1, range_mm, closing)], s).ttc_ms == expected

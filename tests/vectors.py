@@ -1,0 +1,388 @@
+"""Test vectors for the firmware core, built on CPython (host codec + independent arithmetic).
+
+The same vectors are replayed through tkfw on CPython and on the MicroPython VM by
+tests/vm_vectors.py; tests/test_vectors.py compares both against the expectations made here.
+
+Every case is a JSON-serialisable dict: {"kind", "name", "input": {...}, "expect": {...}}.
+vm_vectors prints {"i", "name", "got": {...}} with the same keys as "expect".
+
+Kinds:
+- wire:     a byte stream (hex) made with takeover.codec, with garbage, corruption, truncation,
+            gaps and wrong versions; expect the (type, seq) of every frame the firmware must hand
+            over, in order, and the decoder counters.
+- ttc:      radar targets from physical inputs (m, m/s) converted to mm and mm/s; expect the
+            threat's TTC, level and target id, computed here with integer math from those inputs.
+- crc:      data (hex); expect zlib.crc32 split into 16-bit halves.
+- settings: config-set operations; expect each status, the resulting device values, the digest.
+
+Expected numbers never come from the firmware functions under test: thresholds come from the
+Settings object's values, everything else from physics and from the host codec.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import zlib
+
+from takeover import codec
+from tkfw import alerts, schema
+from tkfw.settings import SPEC, Settings
+
+TTC_CAP_MS = 60_000  # "beyond a minute a TTC means nothing" (ttc.py docstring)
+NO_TTC = -1
+
+
+# -- ttc oracle ----------------------------------------------------------------------------------
+def mm(metres: float) -> int:
+    """Physical length / speed (m, m/s) -> device integer (mm, mm/s)."""
+    return int(round(metres * 1000))
+
+
+def target(tid: int, range_m: float, closing_mps: float, lateral_m: float) -> dict:
+    """One radar target from physical inputs. closing > 0 means the gap shrinks (range_rate < 0)."""
+    return {"id": tid, "range": mm(range_m), "range_rate": -mm(closing_mps), "lateral": mm(lateral_m)}
+
+
+def expected_threat(targets: list[dict], settings: Settings) -> tuple[int, int, int]:
+    """(ttc_ms, level, target_id) from physics: closest in-path target closing at least closing_min.
+
+    TTC = range / closing speed, in integer ms from the integer mm and mm/s inputs
+    (range_mm * 1000 // closing_mm_s), at most a minute; a target already overlapping (range < 0)
+    counts as range 0.
+    """
+    half_width = settings.lane_half_width_mm
+    best = None
+    for t in targets:
+        if abs(t["lateral"]) > half_width:
+            continue
+        closing = -t["range_rate"]
+        if closing < settings.closing_min_mm_s:
+            continue
+        rng = max(t["range"], 0)
+        if best is None or rng < best[0]:
+            best = (rng, closing, t["id"])
+    if best is None:
+        return NO_TTC, alerts.NONE, -1
+    rng, closing, tid = best
+    ttc = min(rng * 1000 // closing, TTC_CAP_MS)
+    # Cross-check against float physics (seconds): the integer result is its floor in ms.
+    physical_ms = math.floor(rng / 1000 / (closing / 1000) * 1000 + 1e-6)
+    assert abs(min(physical_ms, TTC_CAP_MS) - ttc) <= 1, (rng, closing, ttc, physical_ms)
+    return ttc, expected_level(ttc, settings), tid
+
+
+def expected_level(ttc_ms: int, settings: Settings) -> int:
+    """Alert level for a TTC: the most severe band whose threshold the TTC is at or under."""
+    if ttc_ms < 0:
+        return alerts.NONE
+    bands = (
+        (settings.ttc_emergency_ms, alerts.EMERGENCY),
+        (settings.ttc_takeover_ms, alerts.TAKEOVER),
+        (settings.ttc_warning_ms, alerts.WARNING),
+        (settings.ttc_notice_ms, alerts.NOTICE),
+    )
+    for threshold, level in bands:
+        if ttc_ms <= threshold:
+            return level
+    return alerts.NONE
+
+
+def radar_frame(targets: list[dict], seq: int = 0, t_ms: int = 1000, ego_speed: int = 20_000) -> bytes:
+    return codec.encode("radar", seq, targets=targets, t_ms=t_ms, ego_speed=ego_speed)
+
+
+# -- wire streams --------------------------------------------------------------------------------
+def junk(rng: random.Random, n: int) -> bytes:
+    """Garbage that contains no SYNC byte (so it can never start a candidate frame)."""
+    return bytes(rng.choice([b for b in range(256) if b != schema.SYNC]) for _ in range(n))
+
+
+class Stream:
+    """A byte stream of host frames with known fates, and the decoder counters it must produce."""
+
+    def __init__(self):
+        self.data = bytearray()
+        self.fates: list[tuple[str, int, int]] = []  # (fate, type, seq): ok / badver / damaged
+
+    def frame(self, msg_type, seq, targets=None, version=schema.VERSION, **fields) -> bytes:
+        raw = codec.encode(msg_type, seq, targets=targets, version=version, **fields)
+        self.data += raw
+        msg_type = codec.TYPES.get(msg_type, msg_type)
+        self.fates.append(("ok" if version == schema.VERSION else "badver", msg_type, seq))
+        return raw
+
+    def damaged(self, raw: bytes, msg_type: int, seq: int) -> None:
+        """A frame that will not arrive intact (corrupted, truncated or missing entirely)."""
+        self.data += raw
+        self.fates.append(("damaged", msg_type, seq))
+
+    def flipped(self, msg_type, seq, pos, targets=None, **fields) -> None:
+        raw = bytearray(codec.encode(msg_type, seq, targets=targets, **fields))
+        raw[pos % len(raw)] ^= 0xFF
+        self.damaged(bytes(raw), codec.TYPES.get(msg_type, msg_type), seq)
+
+    def truncated(self, msg_type, seq, keep, targets=None, **fields) -> None:
+        raw = codec.encode(msg_type, seq, targets=targets, **fields)
+        self.damaged(raw[:keep], codec.TYPES.get(msg_type, msg_type), seq)
+
+    def dropped(self, msg_type, seq) -> None:
+        self.damaged(b"", codec.TYPES.get(msg_type, msg_type), seq)
+
+    def junk(self, data: bytes) -> None:
+        self.data += data
+
+    def expected(self) -> dict:
+        frames = [[t, s] for fate, t, s in self.fates if fate == "ok"]
+        intact = [k for k, (fate, _, _) in enumerate(self.fates) if fate != "damaged"]
+        # A damaged frame is noticed (lost) only when an intact frame after it reveals the gap.
+        lost = sum(1 for k in range(intact[0], intact[-1]) if self.fates[k][0] == "damaged") if intact else 0
+        bad_version = sum(1 for fate, _, _ in self.fates if fate == "badver")
+        # Diagnostics from the host's independent implementation of the same resync rule.
+        reader = codec.FrameReader()
+        payloads = reader.feed(bytes(self.data))
+        found = [[p[1], p[2] | (p[3] << 8)] for p in payloads if p[0] == schema.VERSION]
+        assert found == frames, "generator bug: the host reader disagrees with the fates"
+        return {
+            "frames": frames,
+            "processed": len(frames),
+            "rejected": lost + bad_version,
+            "lost": lost,
+            "bad_version": bad_version,
+            "bad_crc": reader.bad_crc,
+            "skipped_bytes": reader.skipped_bytes,
+        }
+
+
+def _mixed(s: Stream, seq0: int, rng: random.Random) -> int:
+    """Five ordinary host frames of different types; returns the next seq."""
+    seq = seq0
+    s.frame("radar", seq, targets=[target(7, 42.5, 8.0, -0.4), target(9, 80.0, -2.0, 3.5)],
+            t_ms=1234, ego_speed=mm(25.0))
+    s.frame("ping", seq + 1, token=rng.randrange(1 << 30))
+    s.frame("driver", seq + 2, t_ms=1300, flags=schema.DRIVER_HANDS_ON | schema.DRIVER_EYES_ON_ROAD)
+    s.frame("config_set", seq + 3, key=3, value=-5)
+    s.frame("status_req", seq + 4)
+    return seq + 5
+
+
+def wire_cases() -> list[dict]:
+    rng = random.Random(1)
+    cases = []
+
+    def add(name, stream, chunk=0):
+        cases.append({"kind": "wire", "name": name,
+                      "input": {"stream": bytes(stream.data).hex(), "chunk": chunk},
+                      "expect": stream.expected()})
+
+    for chunk in (0, 1, 7):
+        s = Stream()
+        _mixed(s, 0, rng)
+        add(f"clean stream, chunk {chunk or 'want()'}", s, chunk)
+
+    s = Stream()
+    s.junk(junk(rng, 37))
+    _mixed(s, 10, rng)
+    add("garbage before the first frame", s, 5)
+
+    for where, pos in (("sync", 0), ("length", 1), ("header check", 3), ("payload", 9), ("crc", -2)):
+        s = Stream()
+        s.frame("ping", 0, token=1)
+        s.flipped("radar", 1, pos, targets=[target(1, 30.0, 10.0, 0.0)], t_ms=5)
+        s.frame("radar", 2, targets=[target(1, 29.0, 10.0, 0.0)], t_ms=105)
+        add(f"{where} byte flipped, then a good frame", s)
+
+    s = Stream()
+    s.frame("ping", 0, token=2)
+    s.truncated("radar", 1, 20, targets=[target(1, 30.0, 10.0, 0.0)] * 3)
+    s.frame("radar", 2, targets=[target(1, 29.0, 10.0, 0.0)] * 3)
+    add("truncated frame, then a good frame of the same size", s)
+
+    s = Stream()
+    s.frame("ping", 0, token=3)
+    s.truncated("radar", 1, 10, targets=[target(k, 30.0 + k, 10.0, 0.0) for k in range(schema.MAX_TARGETS)])
+    seq = 2
+    while len(s.data) < schema.MAX_FRAME + 64:
+        s.frame("driver", seq, t_ms=seq)
+        seq += 1
+    add("truncated 64-target frame, then small frames", s, 11)
+
+    for length in (schema.MAX_PAYLOAD, 200, 0xFFFF):
+        s = Stream()
+        s.frame("ping", 0, token=4)
+        s.junk(junk(rng, 9) + bytes([schema.SYNC, length & 0xFF, length >> 8,
+                                     schema.HCHK_KEY ^ (length & 0xFF) ^ (length >> 8)]) + junk(rng, 20))
+        seq = 1
+        while len(s.data) < schema.MAX_FRAME + 100:
+            s.frame("radar", seq, targets=[target(seq, 50.0, 5.0, 0.2)], t_ms=seq * 50)
+            seq += 1
+        add(f"fake header of length {length} inside garbage", s, 64)
+
+    s = Stream()
+    s.frame("radar", 100, t_ms=1)
+    s.frame("radar", 101, t_ms=2)
+    s.dropped("radar", 102)
+    s.dropped("radar", 103)
+    s.frame("radar", 104, t_ms=5)
+    s.flipped("radar", 105, 12, t_ms=6)
+    s.frame("radar", 106, t_ms=7)
+    add("seq gaps counted as lost", s)
+
+    s = Stream()
+    s.frame("ping", 7, token=1)
+    s.frame("ping", 8, token=2, version=schema.VERSION + 1)
+    s.frame("ping", 9, token=3, version=0)
+    s.frame("ping", 10, token=4)
+    add("wrong protocol version rejected", s)
+
+    s = Stream()
+    for seq in (0xFFFD, 0xFFFE, 0xFFFF, 0, 1):
+        s.frame("radar", seq, t_ms=seq)
+    s.dropped("radar", 2)
+    s.frame("radar", 3, t_ms=3)
+    add("seq wraps at 16 bits", s, 3)
+
+    s = Stream()
+    s.frame("info_req", 0)
+    for seq in range(1, 60):
+        fate = rng.random()
+        targets = [target(k, rng.uniform(1, 200), rng.uniform(-5, 30), rng.uniform(-4, 4))
+                   for k in range(rng.randrange(0, 6))]
+        if fate < 0.1:
+            s.flipped("radar", seq, rng.randrange(200), targets=targets, t_ms=seq)
+        elif fate < 0.15:
+            s.truncated("radar", seq, rng.randrange(1, 40), targets=targets, t_ms=seq)
+        elif fate < 0.2:
+            s.dropped("radar", seq)
+        elif fate < 0.25:
+            s.frame("radar", seq, targets=targets, t_ms=seq, version=2)
+        else:
+            s.frame("radar", seq, targets=targets, t_ms=seq)
+        if rng.random() < 0.1:
+            s.junk(junk(rng, rng.randrange(1, 30)))
+    s.frame("status_req", 60)
+    add("random mixture of damage", s, 13)
+    return cases
+
+
+# -- ttc -----------------------------------------------------------------------------------------
+def ttc_cases() -> list[dict]:
+    settings = Settings()
+    scenes: list[tuple[str, list[dict]]] = []
+    half = settings.lane_half_width_mm / 1000
+    closing_min = settings.closing_min_mm_s / 1000
+
+    scenes.append(("no targets", []))
+    scenes.append(("single car ahead at 50 km/h closing", [target(1, 40.0, 50 / 3.6, 0.3)]))
+    scenes.append(("closest in-path closing target wins",
+                   [target(1, 60.0, 10.0, 0.0), target(2, 25.0, 5.0, -1.0), target(3, 40.0, 30.0, 0.5)]))
+    scenes.append(("closer targets outside the lane are ignored",
+                   [target(1, 10.0, 10.0, half + 0.001), target(2, 12.0, 10.0, -half - 0.001),
+                    target(3, 50.0, 10.0, half)]))
+    scenes.append(("lane edge is inside, both sides",
+                   [target(1, 30.0, 10.0, -half), target(2, 31.0, 10.0, half)]))
+    scenes.append(("opening and slow targets are ignored",
+                   [target(1, 5.0, -3.0, 0.0), target(2, 8.0, closing_min - 0.001, 0.0),
+                    target(3, 90.0, closing_min, 0.0)]))
+    scenes.append(("only opening targets: no TTC", [target(1, 5.0, -3.0, 0.0), target(2, 9.0, 0.0, 0.0)]))
+    scenes.append(("overlapping target counts as range 0", [target(1, -0.3, 4.0, 0.0), target(2, 3.0, 20.0, 0.0)]))
+    scenes.append(("TTC beyond a minute is capped", [target(1, 900.0, 1.0, 0.0)]))
+    scenes.append(("highway stationary object at 130 km/h", [target(4, 250.0, 130 / 3.6, 0.0)]))
+
+    # Just inside / just outside each threshold, at a closing speed of 10 m/s (1 ms of TTC = 1 cm).
+    for name in ("ttc_notice_ms", "ttc_warning_ms", "ttc_takeover_ms", "ttc_emergency_ms"):
+        threshold_s = getattr(settings, name) / 1000
+        scenes.append((f"{name} exactly", [target(1, threshold_s * 10.0, 10.0, 0.0)]))
+        scenes.append((f"{name} plus 1 ms", [target(1, threshold_s * 10.0 + 0.01, 10.0, 0.0)]))
+        scenes.append((f"{name} minus 1 ms", [target(1, threshold_s * 10.0 - 0.01, 10.0, 0.0)]))
+
+    rng = random.Random(2)
+    for k in range(12):
+        n = schema.MAX_TARGETS if k == 0 else rng.randrange(1, 20)
+        scenes.append((f"random scene {k} ({n} targets)",
+                       [target(100 + j, rng.uniform(-0.5, 250.0), rng.uniform(-10.0, 45.0), rng.uniform(-5.0, 5.0))
+                        for j in range(n)]))
+
+    cases = []
+    for seq, (name, targets) in enumerate(scenes):
+        ttc, level, tid = expected_threat(targets, settings)
+        cases.append({"kind": "ttc", "name": name,
+                      "input": {"targets": [[t[f] for f, _, _ in schema.TARGET_FIELDS] for t in targets],
+                                "frame": radar_frame(targets, seq).hex()},
+                      "expect": {"ttc_ms": ttc, "level": level, "target_id": tid,
+                                 "frame": [ttc, level, tid]}})
+    return cases
+
+
+# -- crc -----------------------------------------------------------------------------------------
+def crc_cases() -> list[dict]:
+    rng = random.Random(3)
+    blobs = [b"", b"123456789", bytes(64), b"\xff" * 33]
+    blobs += [rng.randbytes(n) for n in (1, 2, 3, 4, 5, 16, 31, 52, 100, 257, schema.MAX_PAYLOAD)]
+    cases = []
+    for data in blobs:
+        crc = zlib.crc32(data)
+        cases.append({"kind": "crc", "name": f"crc of {len(data)} bytes",
+                      "input": {"data": data.hex()},
+                      "expect": {"lo16": crc & 0xFFFF, "hi16": crc >> 16}})
+    return cases
+
+
+# -- settings ------------------------------------------------------------------------------------
+def _device(row_name: str) -> str:
+    for suffix, device_suffix in (("_mps2", "_mm_s2"), ("_mps", "_mm_s"), ("_s", "_ms"), ("_m", "_mm")):
+        if row_name.endswith(suffix):
+            return row_name[: -len(suffix)] + device_suffix
+    raise ValueError(row_name)
+
+
+def settings_cases() -> list[dict]:
+    plans = [
+        ("defaults", []),
+        ("each setting to its lowest and back up to its highest",
+         [(k, mm(row[3])) for k, row in enumerate(SPEC)] + [(k, mm(row[4])) for k, row in enumerate(SPEC)]),
+        ("below the floor, above the top, unknown keys",
+         [(k, mm(row[3]) - 1) for k, row in enumerate(SPEC)] + [(k, mm(row[4]) + 1) for k, row in enumerate(SPEC)]
+         + [(len(SPEC), 1000), (255, 1000)]),
+        ("a few mid-range changes", [(3, 5000), (0, 1500), (5, 1700), (1, 450)]),
+    ]
+    cases = []
+    for name, ops in plans:
+        values = {_device(row[0]): mm(row[1]) for row in SPEC}
+        statuses = []
+        for key, value in ops:
+            if not 0 <= key < len(SPEC):
+                statuses.append(schema.CONFIG_UNKNOWN_KEY)
+                continue
+            row = SPEC[key]
+            if value < mm(row[3]):
+                statuses.append(schema.CONFIG_BELOW_FLOOR if row[5] else schema.CONFIG_OUT_OF_RANGE)
+            elif value > mm(row[4]):
+                statuses.append(schema.CONFIG_OUT_OF_RANGE)
+            else:
+                statuses.append(schema.CONFIG_OK)
+                values[_device(row[0])] = value
+        text = ";".join(f"{_device(row[0])}={values[_device(row[0])]}" for row in SPEC)
+        cases.append({"kind": "settings", "name": name,
+                      "input": {"ops": [list(op) for op in ops]},
+                      "expect": {"statuses": statuses, "values": values,
+                                 "digest": zlib.crc32(text.encode()) & 0x3FFFFFFF}})
+    return cases
+
+
+def build() -> list[dict]:
+    return wire_cases() + ttc_cases() + crc_cases() + settings_cases()
+
+
+def write(path) -> list[dict]:
+    cases = build()
+    with open(path, "w") as f:
+        json.dump(cases, f)
+    return cases
+
+
+if __name__ == "__main__":
+    import sys
+
+    print(len(write(sys.argv[1] if len(sys.argv) > 1 else "vectors.json")), "cases")
