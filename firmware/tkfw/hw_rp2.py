@@ -26,7 +26,8 @@ class IO:
         self._poll = select.poll()
         self._poll.register(self._in, select.POLLIN)
         self._one = bytearray(1)
-        self._views = {}
+        self._rx = None
+        self._rx_views = None
         pins = board.PINS
         self._led_red = machine.Pin(pins["led_red"], machine.Pin.OUT)
         self._led_amber = machine.Pin(pins["led_amber"], machine.Pin.OUT)
@@ -37,28 +38,26 @@ class IO:
         self._row = None
         self._since = ticks_ms()
 
-    def _view(self, buf, start):
-        key = (id(buf), start)
-        view = self._views.get(key)
-        if view is None:  # in normal flow only offsets 0 and 4 occur: made once each
-            view = self._views[key] = memoryview(buf)[start:]
-        return view
-
     def read_into(self, buf, start, count, timeout_us):
         for _ in self._poll.ipoll(timeout_us // 1000):
             break
         else:
             return 0
-        if start in (0, _HDR):
-            # USB delivers a frame within a millisecond or so once its first byte is here.
-            return self._in.readinto(self._view(buf, start), count) or 0
-        got = self._in.readinto(self._one, 1) or 0
+        if buf is not self._rx:  # views made once per buffer: slicing allocates on MicroPython
+            self._rx = buf
+            whole = memoryview(buf)
+            self._rx_views = (whole, whole[_HDR:])
+        if start == 0 or start == _HDR:
+            # The decoder asks for the header, then exactly the rest of the frame; USB delivers a
+            # frame within a millisecond or so once its first byte is here.
+            return self._in.readinto(self._rx_views[0 if start == 0 else 1], count) or 0
+        got = self._in.readinto(self._one, 1) or 0  # rare: resynchronising after garbage
         if got:
             buf[start] = self._one[0]
         return got
 
     def write(self, buf, count):
-        self._out.write(self._view(buf, 0)[:count])
+        self._out.write(buf, 0, count)  # stream write(buf, off, len): no slice, no allocation
 
     def show(self, row):
         self._row = row
