@@ -1,14 +1,24 @@
-"""Ground truth: ego and target kinematics, the radar's view of them, and the outcome.
+"""Ground truth: ego and target kinematics, the radar's view of them, the driver, the brakes.
 
-First version (open loop): everyone keeps their speed; the run ends at impact. Positions are
-metres along the road from the ego's front bumper at t = 0; a target's `range_m` is its rear.
+Positions are metres along the road from the ego's front bumper at t = 0; a target's `x_m` is its
+rear. The loop closes through the firmware's alerts:
+- the reference driver (scenario [driver]) starts braking `reaction_s` after the first alert at or
+  above `reacts_to`, at `brake_mps2` (defaults from UN R157: 1.2 s, 7.6 m/s^2);
+- the brake request (EMERGENCY's brake output) is applied by the plant after the actuator delay at
+  the AEB deceleration (scenario [aeb]; defaults 0.2 s, 8.3 m/s^2 = R157 reference AEB 0.85 g),
+  and released the same delay after the firmware withdraws it.
+The ego's deceleration is the larger of the two. Integration is explicit Euler at `substeps` per
+radar frame.
 """
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
-from takeover.scenario import Scenario
+from tkfw.alerts import LEVELS
+
+from takeover.scenario import Scenario, Target
 
 KPH = 1 / 3.6
 OVERLAP_M = 1.8  # |lateral| below which a target overlaps the ego's path (1.9 m wide cars)
@@ -16,64 +26,133 @@ OVERLAP_M = 1.8  # |lateral| below which a target overlaps the ego's path (1.9 m
 
 @dataclass
 class Body:
-    id: int
-    x_m: float  # rear of a target / front of the ego
+    x_m: float
     v_mps: float
     lateral_m: float = 0.0
-    detect_range_m: float = 0.0
+
+
+class TargetState:
+    def __init__(self, spec: Target):
+        self.spec = spec
+        self.body = Body(spec.range_m, spec.speed_kph * KPH, spec.lateral_m)
+
+    def step(self, t_s: float, dt: float) -> None:
+        s, b = self.spec, self.body
+        accel = s.accel_mps2
+        if s.brake_at_s is not None and t_s >= s.brake_at_s:
+            accel = -s.brake_mps2
+        b.v_mps = max(0.0, b.v_mps + accel * dt) if accel < 0 else b.v_mps + accel * dt
+        b.x_m += b.v_mps * dt
+        if s.lane_change_at_s is not None and t_s >= s.lane_change_at_s:
+            frac = min(1.0, (t_s - s.lane_change_at_s) / max(s.lane_change_s, 1e-9))
+            b.lateral_m = s.lateral_m + (s.lane_change_to_m - s.lateral_m) * frac
+        b.lateral_m += s.lateral_speed_mps * dt
+
+    def visible(self, t_s: float) -> bool:
+        s = self.spec
+        return t_s >= s.appear_s and (s.vanish_s is None or t_s < s.vanish_s)
 
 
 class Plant:
-    def __init__(self, scenario: Scenario):
+    def __init__(self, scenario: Scenario, substeps: int = 4):
+        self.scenario = scenario
         self.t_s = 0.0
-        self.ego = Body(0, 0.0, scenario.ego.speed_kph * KPH)
-        self.targets = [Body(t.id, t.range_m, t.speed_kph * KPH, t.lateral_m, t.detect_range_m)
-                        for t in scenario.targets]
+        self.substeps = substeps
+        self.ego = Body(0.0, scenario.ego.speed_kph * KPH)
+        self.targets = [TargetState(t) for t in scenario.targets]
+        self.driver = scenario.driver
+        self.aeb = scenario.aeb
+        self._rng = random.Random(scenario.radar.seed)
         self.collided = False
         self.impact_speed_mps = 0.0
+        self.collision_t_s: float | None = None
         self.min_gap_m = self.gap_m()
+        self.driver_brake_at_s: float | None = None  # when the reference driver's foot lands
+        self.driver_reacted_to: str | None = None
+        self._brake_changes: list[tuple[float, bool]] = []  # (effective time, requested)
+        self.aeb_active = False
+        self.stopped_t_s: float | None = None
+
+    # -- the loop closes here ---------------------------------------------------------------
+    def on_alert(self, t_s: float, level: str, brake_request: bool) -> None:
+        """An alert reached the host at scenario time t_s."""
+        reacts_to = self.driver.reacts_to
+        if (self.driver_brake_at_s is None and reacts_to != "never" and level in LEVELS
+                and LEVELS.index(level) >= LEVELS.index(reacts_to)):
+            self.driver_brake_at_s = t_s + self.driver.reaction_s
+            self.driver_reacted_to = level
+        if self.aeb.enabled:
+            self._brake_changes.append((t_s + self.aeb.delay_s, brake_request))
+
+    def _ego_decel(self, t_s: float) -> float:
+        while self._brake_changes and self._brake_changes[0][0] <= t_s:
+            self.aeb_active = self._brake_changes.pop(0)[1]
+        decel = self.aeb.decel_mps2 if self.aeb_active else 0.0
+        if self.driver_brake_at_s is not None and t_s >= self.driver_brake_at_s:
+            decel = max(decel, self.driver.brake_mps2)
+        return decel
 
     def step(self, dt: float) -> None:
-        self.t_s += dt
-        for body in [self.ego, *self.targets]:
-            body.x_m += body.v_mps * dt
-        gap = self.gap_m()
-        if gap is not None:
-            self.min_gap_m = gap if self.min_gap_m is None else min(self.min_gap_m, gap)
-            if gap <= 0 and not self.collided:
-                self.collided = True
-                lead = self._lead()
-                self.impact_speed_mps = self.ego.v_mps - lead.v_mps
+        h = dt / self.substeps
+        for _ in range(self.substeps):
+            if self.collided:
+                return
+            t = self.t_s
+            decel = self._ego_decel(t)
+            self.ego.v_mps = max(0.0, self.ego.v_mps - decel * h)
+            self.ego.x_m += self.ego.v_mps * h
+            if self.ego.v_mps == 0.0 and self.stopped_t_s is None:
+                self.stopped_t_s = t
+            for target in self.targets:
+                target.step(t, h)
+            self.t_s = t + h
+            self._check_gap()
 
-    def _in_path(self) -> list[Body]:
-        return [t for t in self.targets if abs(t.lateral_m) < OVERLAP_M and t.x_m > self.ego.x_m - 5.0]
+    def _check_gap(self) -> None:
+        lead = self._lead()
+        if lead is None:
+            return
+        gap = lead.body.x_m - self.ego.x_m
+        self.min_gap_m = gap if self.min_gap_m is None else min(self.min_gap_m, gap)
+        if gap <= 0 and not self.collided:
+            self.collided = True
+            self.collision_t_s = self.t_s
+            self.impact_speed_mps = max(0.0, self.ego.v_mps - lead.body.v_mps)
 
-    def _lead(self) -> Body | None:
-        ahead = self._in_path()
-        return min(ahead, key=lambda t: t.x_m) if ahead else None
+    # -- ground truth -----------------------------------------------------------------------
+    def _lead(self) -> TargetState | None:
+        ahead = [t for t in self.targets if not t.spec.ghost and abs(t.body.lateral_m) < OVERLAP_M
+                 and t.body.x_m > self.ego.x_m - 5.0]
+        return min(ahead, key=lambda t: t.body.x_m) if ahead else None
 
     def gap_m(self) -> float | None:
         lead = self._lead()
-        return None if lead is None else lead.x_m - self.ego.x_m
+        return None if lead is None else lead.body.x_m - self.ego.x_m
 
     def ttc_s(self) -> float | None:
-        """Ground-truth TTC to the closest in-path target; None when nothing closes in."""
+        """Ground-truth TTC (gap / closing speed) to the closest in-path target; None when none closes."""
         lead = self._lead()
         if lead is None:
             return None
-        closing = self.ego.v_mps - lead.v_mps
-        gap = lead.x_m - self.ego.x_m
+        closing = self.ego.v_mps - lead.body.v_mps
         if closing <= 0:
             return None
-        return max(gap, 0.0) / closing
+        return max(lead.body.x_m - self.ego.x_m, 0.0) / closing
 
     def radar(self) -> list[dict]:
-        """What the radar reports now, in wire units (mm, mm/s): targets within detection range."""
+        """What the radar reports now, in wire units (mm, mm/s): visible targets within range."""
+        noise = self.scenario.radar
         out = []
         for t in self.targets:
-            rng = t.x_m - self.ego.x_m
-            if 0 <= rng <= t.detect_range_m:
-                out.append({"id": t.id, "range": round(rng * 1000),
-                            "range_rate": round((t.v_mps - self.ego.v_mps) * 1000),
-                            "lateral": round(t.lateral_m * 1000)})
-        return out
+            b = t.body
+            rng = b.x_m - self.ego.x_m
+            if not (0 <= rng <= t.spec.detect_range_m and t.visible(self.t_s)):
+                continue
+            rate = b.v_mps - self.ego.v_mps
+            if noise.range_noise_m:
+                rng += self._rng.gauss(0.0, noise.range_noise_m)
+            if noise.rate_noise_mps:
+                rate += self._rng.gauss(0.0, noise.rate_noise_mps)
+            out.append({"id": t.spec.id, "range": round(max(rng, 0.0) * 1000), "range_rate": round(rate * 1000),
+                        "lateral": round(b.lateral_m * 1000)})
+        return out[:64]

@@ -7,6 +7,9 @@ Pacing:
   raises the same alerts at the same scenario times.
 - lockstep: the next frame leaves as soon as the device has answered the last (its STATUS).
 
+Closed loop: the plant (takeover.plant) applies each alert at the scenario time of the frame that
+caused it, whatever the pace, so real time, --speed and --lockstep give the same outcome.
+
 Latency of an alert = host perf_counter_ns at the read of the ALERT - at the write of the frame
 that caused it (frame_seq). The same is measured for every frame's STATUS reply ("frame latency").
 """
@@ -18,7 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tkfw.alerts import CAUSES, LEVELS
+from tkfw import schema
+from tkfw.alerts import CAUSES, LEVELS, OUT_BRAKE
 
 from takeover.codec import Message
 from takeover.device import Device
@@ -26,7 +30,20 @@ from takeover.errors import LinkError
 from takeover.plant import Plant
 from takeover.scenario import Scenario
 
-DRIVER_ATTENTIVE = 0b1011  # hands on, eyes on road, eyes open, assistance engaged
+DRIVER_ATTENTIVE = schema.DRIVER_HANDS_ON | schema.DRIVER_EYES_ON_ROAD | schema.DRIVER_ENGAGED
+STOPPED_HOLD_S = 1.0  # a run ends this long after the ego has come to a stop
+
+
+def driver_flags(driver) -> int:
+    """The driver frame flags for a scenario's [driver] state."""
+    flags = schema.DRIVER_ENGAGED
+    if driver.hands_on:
+        flags |= schema.DRIVER_HANDS_ON
+    if driver.eyes_on_road:
+        flags |= schema.DRIVER_EYES_ON_ROAD
+    if driver.eyes_closed:
+        flags |= schema.DRIVER_EYES_CLOSED
+    return flags
 
 
 @dataclass
@@ -79,8 +96,9 @@ def stats_us(samples_ns: list[int]) -> dict:
 class _Collector:
     """Everything the device says during a run, matched to the frames that caused it."""
 
-    def __init__(self, run: Run, start_ns: int, pace: Pace):
+    def __init__(self, run: Run, start_ns: int, pace: Pace, plant: Plant):
         self.run = run
+        self.plant = plant
         self.start_ns = start_ns
         self.pace = pace
         self.frames: dict[int, tuple[int, float, float | None, float | None]] = {}  # seq -> sent
@@ -114,9 +132,14 @@ class _Collector:
         if latency_ns is not None:
             self.alert_latency.append(latency_ns)
         ttc_ms = msg["ttc_ms"]
+        level = LEVELS[msg["level"]] if msg["level"] < len(LEVELS) else str(msg["level"])
+        if sent is not None:
+            # The plant acts at the causing frame's scenario time, so every pace gives the same
+            # closed loop; the link latency (well under a frame) is measured, not simulated.
+            self.plant.on_alert(sent[1], level, bool(msg["outputs"] & OUT_BRAKE))
         self.run.alerts.append({
             "t_s": None if t_s is None else round(t_s, 3),
-            "level": LEVELS[msg["level"]] if msg["level"] < len(LEVELS) else str(msg["level"]),
+            "level": level,
             "cause": CAUSES[msg["cause"]] if msg["cause"] < len(CAUSES) else str(msg["cause"]),
             "frame_seq": msg["frame_seq"],
             "device_ttc_s": None if ttc_ms < 0 else ttc_ms / 1000,
@@ -152,8 +175,8 @@ def run_scenario(dev: Device, scenario: Scenario, pace: Pace = Pace(), progress=
     dt = 1.0 / scenario.radar_hz
     n_frames = int(round(scenario.duration_s * scenario.radar_hz)) + 1
     start_ns = time.perf_counter_ns()
-    col = _Collector(run, start_ns, pace)
-    dev.send("driver", t_ms=0, flags=DRIVER_ATTENTIVE)
+    col = _Collector(run, start_ns, pace, plant)
+    dev.send("driver", t_ms=0, flags=driver_flags(scenario.driver))
     for k in range(n_frames):
         t_s = k * dt
         if not pace.lockstep:
@@ -162,13 +185,15 @@ def run_scenario(dev: Device, scenario: Scenario, pace: Pace = Pace(), progress=
                              ego_speed=round(plant.ego.v_mps * 1000))
         col.sent(seq, t_ns, t_s, plant.ttc_s(), plant.gap_m())
         if pace.lockstep:
-            if dev.wait_for("status", 2.0, match=lambda m, s=seq: m["frame_seq"] == s, sink=col) is None:
+            reply = dev.wait_for("status", 2.0, match=lambda m, s=seq: m["frame_seq"] == s, sink=col)
+            if reply is None:
                 raise LinkError(f"no reply to radar frame {seq} within 2 s")
+            col(reply)
         _drain(dev, col)
         if progress is not None:
             progress(k + 1, n_frames)
         plant.step(dt)
-        if plant.collided:
+        if plant.collided or (plant.stopped_t_s is not None and plant.t_s - plant.stopped_t_s >= STOPPED_HOLD_S):
             break
     _finish(dev, run, col, plant)
     return run
@@ -214,7 +239,10 @@ def _finish(dev: Device, run: Run, col: _Collector, plant: Plant) -> None:
     run.frame_latency_us = stats_us(col.status_latency)
     run.outcome = {"collision": plant.collided,
                    "impact_speed_kph": round(plant.impact_speed_mps * 3.6, 1) if plant.collided else 0.0,
-                   "min_gap_m": None if plant.min_gap_m is None else round(max(plant.min_gap_m, 0.0), 2)}
+                   "min_gap_m": None if plant.min_gap_m is None else round(max(plant.min_gap_m, 0.0), 2),
+                   "ego_stopped": plant.stopped_t_s is not None,
+                   "driver_braked_at_s": None if plant.driver_brake_at_s is None else round(plant.driver_brake_at_s, 3),
+                   "end_speed_kph": round(plant.ego.v_mps * 3.6, 1)}
     levels = [LEVELS.index(a["level"]) for a in run.alerts if a["level"] in LEVELS]
     run.max_level = LEVELS[max(levels, default=0)]
     _judge(run)
@@ -232,4 +260,15 @@ def _judge(run: Run) -> None:
                             + (" before impact" if run.outcome["collision"] else ""))
     if expect.no_collision and run.outcome["collision"]:
         run.failures.append(f"collision at {run.outcome['impact_speed_kph']} km/h; expected none")
+    if expect.min_warning_ttc_s is not None:
+        first = next((a for a in run.alerts if a["level"] in LEVELS
+                      and LEVELS.index(a["level"]) >= LEVELS.index("WARNING")), None)
+        if first is None:
+            run.failures.append(f"no WARNING or higher; expected one at TTC >= {expect.min_warning_ttc_s} s")
+        elif first["ttc_s"] is None or first["ttc_s"] < expect.min_warning_ttc_s:
+            run.failures.append(f"first {first['level']} at true TTC {first['ttc_s']} s; expected >= "
+                                f"{expect.min_warning_ttc_s} s")
+    limit = expect.max_impact_speed_kph
+    if limit is not None and run.outcome["collision"] and run.outcome["impact_speed_kph"] > limit:
+        run.failures.append(f"impact at {run.outcome['impact_speed_kph']} km/h; expected <= {limit} km/h")
     run.passed = not run.failures

@@ -29,6 +29,40 @@ class Target:
     lateral_m: float = 0.0
     speed_kph: float = 0.0
     detect_range_m: float = 150.0
+    accel_mps2: float = 0.0  # constant acceleration from t = 0 (negative slows it, down to a stop)
+    brake_at_s: float | None = None  # from then on it brakes at brake_mps2 to a stop (CCRb)
+    brake_mps2: float = 0.0
+    lane_change_at_s: float | None = None  # from then on it moves to lane_change_to_m (cut-out)
+    lane_change_to_m: float = 0.0
+    lane_change_s: float = 1.5
+    lateral_speed_mps: float = 0.0  # steady lateral motion (a crossing target), left positive
+    appear_s: float = 0.0  # the radar reports it only from appear_s ...
+    vanish_s: float | None = None  # ... until vanish_s (a ghost target lasts one frame)
+    ghost: bool = False  # a false detection: reported by the radar, but nothing is there
+
+
+@dataclass
+class Driver:
+    reacts_to: str = "WARNING"  # a level name, or "never" for an absent driver
+    reaction_s: float = 1.2  # UN R157 reference driver: 0.4 s perception + 0.75 s to brake
+    brake_mps2: float = 7.6  # emergency braking on dry asphalt (R157 reference driver)
+    hands_on: bool = True  # the driver state the firmware is told (driver frames)
+    eyes_on_road: bool = True
+    eyes_closed: bool = False
+
+
+@dataclass
+class Aeb:
+    enabled: bool = True  # the plant applies the firmware's brake request
+    delay_s: float = 0.2  # actuator delay from the request reaching the host to full braking
+    decel_mps2: float = 8.3  # R157 reference AEB, 0.85 g
+
+
+@dataclass
+class Radar:
+    range_noise_m: float = 0.0  # standard deviation of Gaussian noise on each range
+    rate_noise_mps: float = 0.0  # standard deviation of Gaussian noise on each range rate
+    seed: int = 1  # noise is reproducible run to run
 
 
 @dataclass
@@ -36,6 +70,8 @@ class Expect:
     max_level: str | None = None  # nothing above this level may be raised
     min_level: str | None = None  # at least this level must be raised (before any impact)
     no_collision: bool | None = None
+    min_warning_ttc_s: float | None = None  # ground-truth TTC at the first WARNING-or-higher alert
+    max_impact_speed_kph: float | None = None  # relative impact speed, if there is an impact
 
 
 @dataclass
@@ -48,15 +84,29 @@ class Scenario:
     targets: list[Target] = field(default_factory=list)
     expect: Expect = field(default_factory=Expect)
     source: str = ""
+    driver: Driver = field(default_factory=Driver)
+    aeb: Aeb = field(default_factory=Aeb)
+    radar: Radar = field(default_factory=Radar)
 
 
 # key -> (type(s), required). Types are checked strictly; ints are accepted where floats are.
 _TOP = {"name": (str, True), "description": (str, True), "duration_s": (float, True),
-        "radar_hz": (float, False), "ego": (dict, True), "target": (list, False), "expect": (dict, False)}
+        "radar_hz": (float, False), "ego": (dict, True), "target": (list, False), "expect": (dict, False),
+        "driver": (dict, False), "aeb": (dict, False), "radar": (dict, False)}
 _EGO = {"speed_kph": (float, True)}
-_TARGET = {"id": (int, True), "range_m": (float, True), "lateral_m": (float, False),
-           "speed_kph": (float, False), "detect_range_m": (float, False)}
-_EXPECT = {"max_level": (str, False), "min_level": (str, False), "no_collision": (bool, False)}
+_OPTIONAL_FLOAT = (float, False)
+_TARGET = {"id": (int, True), "range_m": (float, True), "lateral_m": _OPTIONAL_FLOAT,
+           "speed_kph": _OPTIONAL_FLOAT, "detect_range_m": _OPTIONAL_FLOAT, "accel_mps2": _OPTIONAL_FLOAT,
+           "brake_at_s": _OPTIONAL_FLOAT, "brake_mps2": _OPTIONAL_FLOAT, "lane_change_at_s": _OPTIONAL_FLOAT,
+           "lane_change_to_m": _OPTIONAL_FLOAT, "lane_change_s": _OPTIONAL_FLOAT,
+           "lateral_speed_mps": _OPTIONAL_FLOAT, "appear_s": _OPTIONAL_FLOAT, "vanish_s": _OPTIONAL_FLOAT,
+           "ghost": (bool, False)}
+_DRIVER = {"reacts_to": (str, False), "reaction_s": _OPTIONAL_FLOAT, "brake_mps2": _OPTIONAL_FLOAT,
+           "hands_on": (bool, False), "eyes_on_road": (bool, False), "eyes_closed": (bool, False)}
+_AEB = {"enabled": (bool, False), "delay_s": _OPTIONAL_FLOAT, "decel_mps2": _OPTIONAL_FLOAT}
+_RADAR = {"range_noise_m": _OPTIONAL_FLOAT, "rate_noise_mps": _OPTIONAL_FLOAT, "seed": (int, False)}
+_EXPECT = {"max_level": (str, False), "min_level": (str, False), "no_collision": (bool, False),
+           "min_warning_ttc_s": _OPTIONAL_FLOAT, "max_impact_speed_kph": _OPTIONAL_FLOAT}
 
 
 def _check(table: dict, spec: dict, where: str, origin: str) -> dict:
@@ -98,22 +148,32 @@ def parse(text: str, origin: str) -> Scenario:
     for i, entry in enumerate(top.get("target", [])):
         if not isinstance(entry, dict):
             raise UsageError(f"{origin}: [[target]] entry {i + 1} must be a table")
-        targets.append(Target(**_check(entry, _TARGET, f"[[target]] {i + 1}", origin)))
+        target = Target(**_check(entry, _TARGET, f"[[target]] {i + 1}", origin))
+        if target.brake_at_s is not None and target.brake_mps2 <= 0:
+            raise UsageError(f"{origin}: [[target]] {i + 1} has brake_at_s but no positive brake_mps2")
+        targets.append(target)
     ids = [t.id for t in targets]
     if len(set(ids)) != len(ids):
         raise UsageError(f"{origin}: target ids must be unique, got {ids}")
     if len(targets) > 64:
         raise UsageError(f"{origin}: at most 64 targets, got {len(targets)}")
     expect_raw = _check(top.get("expect", {}), _EXPECT, "[expect]", origin)
-    expect = Expect(max_level=_level(expect_raw.get("max_level"), "max_level", origin),
-                    min_level=_level(expect_raw.get("min_level"), "min_level", origin),
-                    no_collision=expect_raw.get("no_collision"))
+    expect = Expect(**{**expect_raw,
+                       "max_level": _level(expect_raw.get("max_level"), "max_level", origin),
+                       "min_level": _level(expect_raw.get("min_level"), "min_level", origin)})
+    driver = Driver(**_check(top.get("driver", {}), _DRIVER, "[driver]", origin))
+    if driver.reacts_to != "never" and driver.reacts_to not in LEVELS[1:]:
+        raise UsageError(f"{origin}: [driver] reacts_to = {driver.reacts_to!r} must be a level "
+                         f"({', '.join(LEVELS[1:])}) or \"never\"")
+    aeb = Aeb(**_check(top.get("aeb", {}), _AEB, "[aeb]", origin))
+    radar = Radar(**_check(top.get("radar", {}), _RADAR, "[radar]", origin))
     radar_hz = top.get("radar_hz", 20.0)
     if not 1 <= radar_hz <= 100:
         raise UsageError(f"{origin}: radar_hz must be within 1..100, got {radar_hz}")
     if not 0 < top["duration_s"] <= 3600:
         raise UsageError(f"{origin}: duration_s must be within 0..3600 s, got {top['duration_s']}")
-    return Scenario(top["name"], top["description"], top["duration_s"], radar_hz, ego, targets, expect, origin)
+    return Scenario(top["name"], top["description"], top["duration_s"], radar_hz, ego, targets, expect, origin,
+                    driver, aeb, radar)
 
 
 def builtin_names() -> list[str]:
