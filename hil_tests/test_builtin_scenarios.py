@@ -7,9 +7,7 @@ from takeover import scenario as scenarios
 from takeover.runner import Pace, run_scenario
 
 # Known gaps, each strict: the test fails the day the firmware is fixed, so the mark is removed.
-KNOWN_GAPS = {
-    "nuisance-ghost-target": "no multi-frame confirmation yet: one ghost frame raises EMERGENCY (issue 3)",
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("name", scenarios.builtin_names())

@@ -58,15 +58,23 @@ def test_emergency_drives_every_output_including_the_brake_request(device, port)
         pytest.skip("reads the simulated board's output events")
     device.start_session()
     rows = {row[alerts.LEVEL]: row for row in alerts.TABLE if row[alerts.CAUSE] == alerts.CAUSE_COLLISION}
-    # A target 10 m ahead closing at 20 m/s: TTC 0.5 s, inside every threshold.
-    seq, _ = device.send("radar", targets=[{"id": 1, "range": 10000, "range_rate": -20000, "lateral": 0}],
-                         t_ms=0, ego_speed=20000)
-    alert = device.wait_for("alert", 2.0)
+    # A target 10 m ahead closing at 20 m/s: TTC 0.5 s, inside every threshold. WARNING and above
+    # need confirmation on consecutive frames, so the same track is reported until it is confirmed.
+    st = Settings()
+    seq = None
+    for k in range(st.confirm_frames):
+        seq, _ = device.send("radar", targets=[{"id": 1, "range": 10000 - 1000 * k, "range_rate": -20000,
+                                                "lateral": 0}], t_ms=50 * k, ego_speed=20000)
+    alert = device.wait_for("alert", 2.0, match=lambda m: m["level"] == alerts.EMERGENCY)
     assert alert is not None and alert["frame_seq"] == seq
     assert alert["level"] == alerts.EMERGENCY
     assert alert["outputs"] == alerts.outputs_of(rows[alerts.EMERGENCY])
     assert alert["outputs"] & alerts.OUT_BRAKE
-    outputs = device.sim.wait_events("output", 2, timeout=2.0)  # session reset, then EMERGENCY
+    deadline = time.monotonic() + 2.0
+    outputs = device.sim.events_of("output")
+    while (not outputs or outputs[-1]["level"] != alerts.EMERGENCY) and time.monotonic() < deadline:
+        time.sleep(0.01)
+        outputs = device.sim.events_of("output")
     last = outputs[-1]
     assert last["level"] == alerts.EMERGENCY and last["brake"] == 1
     assert last["tone_hz"] == rows[alerts.EMERGENCY][alerts.TONE_HZ]

@@ -4,6 +4,8 @@ Expected numbers come from the Settings object and from physics (TTC = range / c
 never from hard-coded thresholds, so the tests follow the settings table when it is retuned.
 """
 
+import math
+
 import pytest
 
 from tkfw import alerts, schema
@@ -19,6 +21,11 @@ THRESHOLDS = (  # (settings attribute, level reached at or below it), most sever
 )
 TTC_CAP_MS = 60_000  # ttc.py: beyond a minute a TTC means nothing
 KEY = {row[0]: k for k, row in enumerate(SPEC)}
+SCALE = {"_mps2": 1000, "_mps": 1000, "_s": 1000, "_m": 1000, "_frames": 1}  # physical -> device
+
+
+def _unit_suffix(name):
+    return next(suffix for suffix in SCALE if name.endswith(suffix))
 
 
 # -- alert table ---------------------------------------------------------------------------------
@@ -72,7 +79,8 @@ def test_the_arbiter_reports_a_change_only_when_the_shown_alert_changes():
     assert arb.decide() is False
     arb.request(alerts.CAUSE_COLLISION, alerts.EMERGENCY, 300)
     assert arb.decide() is True and arb.row is alerts.row_for(alerts.EMERGENCY, alerts.CAUSE_COLLISION)
-    arb.request(alerts.CAUSE_COLLISION, alerts.NONE, 400)
+    shown_for = arb.row[alerts.MIN_DURATION_MS]
+    arb.request(alerts.CAUSE_COLLISION, alerts.NONE, 300 + shown_for)  # no hysteresis asked for
     assert arb.decide() is True and arb.level == alerts.NONE and arb.row is alerts.TABLE[0]
 
 
@@ -83,9 +91,10 @@ def test_defaults_sit_within_their_bounds_in_physical_and_device_units():
         assert lo <= default <= hi, name
         assert why, name
         value, lo_dev, hi_dev = s.bounds(key)
-        assert value == getattr(s, device_name(name)) == round(default * 1000)
+        scale = SCALE[_unit_suffix(name)]
+        assert value == getattr(s, device_name(name)) == round(default * scale)
         assert getattr(s, name) == default
-        assert (lo_dev, hi_dev) == (round(lo * 1000), round(hi * 1000))
+        assert (lo_dev, hi_dev) == (round(lo * scale), round(hi * scale))
         assert lo_dev <= value <= hi_dev
 
 
@@ -94,6 +103,8 @@ def test_device_names_swap_the_unit_suffix():
     assert device_name("lane_half_width_m") == "lane_half_width_mm"
     assert device_name("closing_min_mps") == "closing_min_mm_s"
     assert to_device("ttc_warning_s", 4.0) == 4000
+    assert device_name("decel_warning_mps2") == "decel_warning_mm_s2"
+    assert device_name("confirm_frames") == "confirm_n" and to_device("confirm_frames", 2) == 2
     assert len(set(device_name(r[0]) for r in SPEC)) == len(SPEC)
 
 
@@ -133,7 +144,7 @@ def test_the_bounds_themselves_are_accepted_in_both_units(key):
     for value in (lo, hi):
         assert s.set_device(key, value) == schema.CONFIG_OK
         assert getattr(s, device_name(name)) == value
-        assert getattr(s, name) == pytest.approx(value / 1000)
+        assert getattr(s, name) == pytest.approx(value / SCALE[_unit_suffix(name)])
 
 
 @pytest.mark.parametrize("key", [len(SPEC), len(SPEC) + 1, 255, -1])
@@ -314,3 +325,213 @@ def test_ttc_of_an_in_path_target_beyond_1_km_is_exact():
     range_mm = 1_200_000
     expected = min(range_mm * 1000 // closing, TTC_CAP_MS)  # 30 000 ms
     assert assess([car(1, range_mm, closing)], s).ttc_ms == expected
+
+
+# -- issue 3: enhanced TTC, required deceleration, confirmation, selection, ladder ---------------
+from tkfw.ttc import A_IMPOSSIBLE, a_req, enhanced_ttc  # noqa: E402
+
+ATTENTIVE = schema.DRIVER_HANDS_ON | schema.DRIVER_EYES_ON_ROAD | schema.DRIVER_ENGAGED
+FRAME_MS = 50  # 20 Hz radar
+
+
+def drive(frames, settings=None, flags=ATTENTIVE, threat=None, t0_ms=0):
+    """Feed frames (lists of targets) 50 ms apart through one Threat; return the per-frame levels."""
+    settings = settings or Settings()
+    threat = threat or Threat()
+    levels = []
+    for k, targets in enumerate(frames):
+        threat.assess(records(targets), 0, len(targets), settings, t0_ms + k * FRAME_MS, flags)
+        levels.append(threat.level)
+    return threat, levels
+
+
+def approach(range_m, closing_mps, frames, tid=7, accel_mps2=0.0, lateral_mm=0):
+    """A target closing at closing_mps (+ accel_mps2, closing positive) from range_m, frame by frame."""
+    out = []
+    r, v = range_m, closing_mps
+    for _ in range(frames):
+        out.append([car(tid, round(r * 1000), round(v * 1000), lateral_mm)])
+        dt = FRAME_MS / 1000
+        r -= v * dt + 0.5 * accel_mps2 * dt * dt
+        v += accel_mps2 * dt
+    return out
+
+
+def physical_a_req(v, gap, reaction_s, margin):
+    left = gap - margin - v * reaction_s
+    return math.inf if left <= 0 else v * v / (2 * left)
+
+
+def test_enhanced_ttc_with_a_braking_lead_is_the_root_of_the_motion_equation():
+    gap_m, v, a = 40.0, 10.0, 4.0  # lead brakes: closing grows at 4 m/s^2
+    physical = (-v + math.sqrt(v * v + 2 * a * gap_m)) / a
+    plain = round(gap_m / v * 1000)
+    got = enhanced_ttc(round(gap_m * 1000), round(v * 1000), round(a * 1000), plain)
+    assert got < plain
+    assert got == pytest.approx(physical * 1000, abs=5)
+
+
+def test_enhanced_ttc_is_none_when_the_closing_stops_short_of_the_gap():
+    gap_m, v, a = 40.0, 10.0, -2.0  # closing decays to zero after 25 m
+    assert v * v / (2 * -a) < gap_m
+    assert enhanced_ttc(round(gap_m * 1000), round(v * 1000), round(a * 1000), 4000) == NO_TTC
+    # ... but reaches the target when it is closer than that stopping distance
+    physical = (v - math.sqrt(v * v + 2 * a * 20.0)) / -a
+    assert enhanced_ttc(20_000, 10_000, -2_000, 2000) == pytest.approx(physical * 1000, abs=5)
+
+
+def test_a_lead_braking_hard_is_tracked_and_shortens_the_ttc():
+    s = Settings()
+    threat, _ = drive(approach(40.0, 2.0, 12, accel_mps2=6.0), s)
+    assert threat.accel_mm_s2 > 3_000  # low-passed estimate on its way to 6 m/s^2
+    assert threat.ettc_ms < threat.ttc_ms
+
+
+def test_required_deceleration_with_and_without_the_reaction_delay():
+    s = Settings()
+    v, gap = 32.2, 120.0
+    margin = s.stop_margin_mm / 1000
+    now = a_req(round(v * 1000), round(gap * 1000), 0, s.stop_margin_mm)
+    late = a_req(round(v * 1000), round(gap * 1000), s.reaction_ms, s.stop_margin_mm)
+    assert now == pytest.approx(physical_a_req(v, gap, 0, margin) * 1000, rel=0.01)
+    assert late == pytest.approx(physical_a_req(v, gap, s.reaction_s, margin) * 1000, rel=0.01)
+    assert late > now
+    # the reaction alone uses up the gap: impossible
+    too_close = round((v * s.reaction_s + margin) * 1000) - 1
+    assert a_req(round(v * 1000), too_close, s.reaction_ms, s.stop_margin_mm) == A_IMPOSSIBLE
+    assert a_req(round(v * 1000), s.stop_margin_mm, 0, s.stop_margin_mm) == A_IMPOSSIBLE
+    assert a_req(0, 10_000, s.reaction_ms, s.stop_margin_mm) == 0
+
+
+def test_a_ghost_target_for_one_frame_never_raises_a_warning():
+    s = Settings()
+    ghost = [car(66, 15_000, 28_000)]  # TTC 0.54 s: would be EMERGENCY
+    frames = [[], [], ghost, [], [], []]
+    _, levels = drive(frames, s)
+    assert max(levels) < alerts.WARNING
+    arb = alerts.Arbiter()
+    for k, level in enumerate(levels):
+        arb.request(alerts.CAUSE_COLLISION, level, k * FRAME_MS, s.deescalate_hold_ms)
+        arb.decide()
+        assert arb.level < alerts.WARNING
+
+
+def test_a_barrier_appearing_at_60_m_at_116_kmh_brakes_within_two_radar_frames():
+    s = Settings()
+    v = 116 / 3.6
+    assert s.confirm_n <= 2
+    _, levels = drive(approach(60.0, v, 2), s)
+    assert levels[-1] == alerts.EMERGENCY
+
+
+def test_the_su7_barrier_warns_at_150_m_detection_and_brakes_at_least_0_8_s_later():
+    s = Settings()
+    v = 116 / 3.6
+    frames = approach(150.0, v, 100)
+    _, levels = drive(frames, s)
+    first_warning = levels.index(alerts.WARNING) if alerts.WARNING in levels else None
+    first_emergency = levels.index(alerts.EMERGENCY)
+    assert first_warning is not None and first_warning == s.confirm_n - 1
+    assert (first_emergency - first_warning) * FRAME_MS >= 800  # UN R152
+    # physics: the brake request comes while the AEB limit can still stop the car
+    gap_at_brake = 150.0 - v * first_emergency * FRAME_MS / 1000
+    assert physical_a_req(v, gap_at_brake, 0, s.stop_margin_mm / 1000) <= 8.3
+
+
+def _first_warning_range_m(flags):
+    s = Settings()
+    frames = approach(250.0, 25.0, 200)
+    _, levels = drive(frames, s, flags=flags)
+    k = levels.index(alerts.WARNING)
+    return frames[k][0]["range"] / 1000
+
+
+def test_a_distracted_driver_is_warned_earlier_than_an_attentive_one():
+    s = Settings()
+    attentive = _first_warning_range_m(ATTENTIVE)
+    eyes_off = _first_warning_range_m(schema.DRIVER_HANDS_ON | schema.DRIVER_ENGAGED)
+    hands_off = _first_warning_range_m(schema.DRIVER_EYES_ON_ROAD | schema.DRIVER_ENGAGED)
+    asleep = _first_warning_range_m(ATTENTIVE | schema.DRIVER_EYES_CLOSED)
+    # the extra reaction time at 25 m/s, less a frame of quantisation
+    extra_m = 25.0 * (s.reaction_distracted_s - s.reaction_s)
+    for distracted in (eyes_off, hands_off, asleep):
+        assert distracted >= attentive + extra_m - 25.0 * FRAME_MS / 1000
+
+
+def test_de_escalation_waits_for_the_minimum_duration_and_the_hysteresis():
+    s = Settings()
+    arb = alerts.Arbiter()
+    hold = s.deescalate_hold_ms
+    arb.request(alerts.CAUSE_COLLISION, alerts.WARNING, 1000, hold)
+    arb.decide()
+    min_ms = arb.row[alerts.MIN_DURATION_MS]
+    t = 1000
+    while t < 1000 + max(min_ms, hold) + 10 * FRAME_MS:
+        t += FRAME_MS
+        arb.request(alerts.CAUSE_COLLISION, alerts.NONE, t, hold)
+        arb.decide()
+        if arb.level == alerts.NONE:
+            break
+    # the lower request started at 1050: both the minimum duration and the hold must have passed
+    assert arb.level == alerts.NONE
+    assert t - 1000 >= min_ms and t - (1000 + FRAME_MS) >= hold
+    assert t - FRAME_MS - 1000 < min_ms or t - FRAME_MS - (1000 + FRAME_MS) < hold  # not a frame later
+
+
+def test_escalation_is_immediate_and_a_brief_dip_does_not_lower_the_alert():
+    s = Settings()
+    arb = alerts.Arbiter()
+    hold = s.deescalate_hold_ms
+    arb.request(alerts.CAUSE_COLLISION, alerts.NOTICE, 0, hold)
+    arb.decide()
+    t = 5000  # long after the minimum duration
+    arb.request(alerts.CAUSE_COLLISION, alerts.TAKEOVER, t, hold)
+    assert arb.decide() and arb.level == alerts.TAKEOVER
+    t += arb.row[alerts.MIN_DURATION_MS]
+    arb.request(alerts.CAUSE_COLLISION, alerts.NONE, t, hold)  # one dip (a ghost-free frame) ...
+    arb.request(alerts.CAUSE_COLLISION, alerts.TAKEOVER, t + FRAME_MS, hold)  # ... then back
+    arb.request(alerts.CAUSE_COLLISION, alerts.NONE, t + 2 * FRAME_MS, hold)
+    arb.decide()
+    assert arb.level == alerts.TAKEOVER  # the hold restarts after every return
+    arb.request(alerts.CAUSE_COLLISION, alerts.NONE, t + 2 * FRAME_MS + hold, hold)
+    arb.decide()
+    assert arb.level == alerts.NONE
+
+
+def test_the_threat_does_not_flicker_between_two_similar_targets():
+    s = Settings()
+    assert s.switch_margin_mm > 300
+    frames = []
+    for k in range(20):  # two reflections of one car swap order every frame by 30 cm
+        near, far = (40_000 - 500 * k, 40_300 - 500 * k) if k % 2 else (40_300 - 500 * k, 40_000 - 500 * k)
+        frames.append([car(1, near, 10_000), car(2, far, 10_000)])
+    threat = Threat()
+    chosen = []
+    for k, targets in enumerate(frames):
+        threat.assess(records(targets), 0, 2, s, k * FRAME_MS, ATTENTIVE)
+        chosen.append(threat.target_id)
+    assert len(set(chosen)) == 1
+
+
+def test_a_clearly_closer_target_takes_over_the_threat():
+    s = Settings()
+    threat = Threat()
+    threat.assess(records([car(1, 60_000, 10_000)]), 0, 1, s, 0, ATTENTIVE)
+    closer = 60_000 - s.switch_margin_mm - 1
+    threat.assess(records([car(1, 59_500, 10_000), car(2, closer - 500, 10_000)]), 0, 2, s, FRAME_MS, ATTENTIVE)
+    assert threat.target_id == 2
+
+
+def test_levels_follow_the_decel_rows_where_they_are_stricter_than_ttc():
+    """At 116 km/h the deceleration rows reach every level at a longer range than the TTC rows."""
+    s = Settings()
+    v = 116 / 3.6
+    margin = s.stop_margin_mm / 1000
+    warn_gap = v * s.reaction_s + margin + v * v / (2 * s.decel_warning_mm_s2 / 1000)
+    emergency_gap = margin + v * v / (2 * s.decel_emergency_mm_s2 / 1000)
+    assert warn_gap / v > s.ttc_warning_s and emergency_gap / v > s.ttc_emergency_s
+    _, inside = drive(approach(warn_gap - 1.0, v, 2), s)
+    _, outside = drive(approach(warn_gap + 3.0, v, 2), s)
+    assert inside[-1] == alerts.WARNING and outside[-1] == alerts.NOTICE
+    _, brake = drive(approach(emergency_gap - 1.0, v, 2), s)
+    assert brake[-1] == alerts.EMERGENCY

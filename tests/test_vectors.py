@@ -96,3 +96,6 @@ def test_processing_a_64_target_radar_frame_allocates_nothing_on_the_micropython
     assert report["wrong_results"] == 0, report
     assert report["bytes_per_frame"] == 0, f"the receive path allocates: {report['by_call']}"
     assert report["heap_lock_allocating_call"] is None, report
+    # issue 3: history, acceleration estimate, enhanced TTC and confirmation over changing frames
+    assert report["tracked_enhanced_ttc_ran"] is True, report
+    assert report["tracked_bytes"] == 0 and report["tracked_heap_lock_ok"] is True, report

@@ -14,6 +14,9 @@ Kinds:
             threat's TTC, level and target id, computed here with integer math from those inputs.
 - crc:      data (hex); expect zlib.crc32 split into 16-bit halves.
 - settings: config-set operations; expect each status, the resulting device values, the digest.
+- threat:   a sequence of radar frames (50 ms apart) with a driver state; expect per frame the
+            threat id, TTC, enhanced TTC, required decelerations and the confirmed level, from an
+            integer model of the physics written here (math.isqrt, cm units as on the device).
 
 Expected numbers never come from the firmware functions under test: thresholds come from the
 Settings object's values, everything else from physics and from the host codec.
@@ -315,6 +318,142 @@ def ttc_cases() -> list[dict]:
     return cases
 
 
+# -- threat over frames ----------------------------------------------------------------------------
+A_IMPOSSIBLE = 1_000_000  # mm/s^2, ttc.py: "cannot stop in the gap left"
+
+
+def _clamp(x, lo, hi):
+    return lo if x < lo else hi if x > hi else x
+
+
+def _a_req(v, gap, react_ms, margin):
+    """v^2 / (2 (gap - margin - v t_r)) in mm/s^2, squares in cm/s and cm (the device's units)."""
+    v = min(v, 100_000)
+    if v <= 0:
+        return 0
+    left_cm = (gap - margin - v * react_ms // 1000) // 10
+    if left_cm <= 0:
+        return A_IMPOSSIBLE
+    return min((v // 10) ** 2 * 5 // left_cm, A_IMPOSSIBLE)
+
+
+def _ettc(gap, v, a, ttc):
+    """Positive root of gap = v t + a t^2 / 2 (cm units), ms; plain TTC inside the 0.3 m/s^2 band."""
+    if abs(a) < 300 or v <= 0 or gap // 10 > 200_000:
+        return ttc
+    g, vc, ac = gap // 10, min(v, 100_000) // 10, a // 10
+    disc = vc * vc + 2 * ac * g
+    if disc < 0:
+        return NO_TTC
+    den = vc + math.isqrt(disc)
+    t_ms = 2 * g * 1000 // den
+    physical = 2 * g / (vc + math.sqrt(disc)) * 1000  # cross-check: the root, in float physics
+    # isqrt floors the root by < 1 cm/s: at most t / den ms more, plus the ms floor
+    assert -1 <= min(t_ms, TTC_CAP_MS) - min(physical, TTC_CAP_MS) <= 1 + t_ms / den, (gap, v, a, t_ms, physical)
+    return min(t_ms, TTC_CAP_MS)
+
+
+def expected_frames(frames, flags, settings):
+    """Per frame [target_id, ttc, ettc, a_now, a_driver, level] of the threat (see ttc.py docstring)."""
+    attentive = (flags & 3) == 3 and not flags & schema.DRIVER_EYES_CLOSED
+    react = settings.reaction_ms if attentive else settings.reaction_distracted_ms
+    margin = settings.stop_margin_mm
+    history = {}  # id -> (closing, t_ms, accel, hits) of the previous frame only
+    incumbent = -1
+    out = []
+    for k, targets in enumerate(frames):
+        t_ms = k * 50
+        now = {}
+        cands = []
+        for t in targets:
+            closing = _clamp(-t["range_rate"], -100_000, 100_000)
+            accel, hits = 0, 0
+            if t["id"] in history:
+                c0, t0, a0, h0 = history[t["id"]]
+                if 0 < t_ms - t0 <= 500:
+                    raw = _clamp((closing - c0) * 1000 // (t_ms - t0), -15_000, 15_000)
+                    accel, hits = a0 + (raw - a0) // 4, h0
+            fig = None
+            if closing >= settings.closing_min_mm_s and abs(t["lateral"]) <= settings.lane_half_width_mm:
+                rng = max(t["range"], 0)
+                ttc = min(rng * 1000 // closing, TTC_CAP_MS)
+                ettc = _ettc(rng, closing, accel, ttc)
+                a_now, a_drv = _a_req(closing, rng, 0, margin), _a_req(closing, rng, react, margin)
+                level = expected_level(ettc, settings)
+                if a_now >= settings.decel_emergency_mm_s2:
+                    level = alerts.EMERGENCY
+                elif a_drv >= settings.decel_takeover_mm_s2:
+                    level = max(level, alerts.TAKEOVER)
+                elif a_drv >= settings.decel_warning_mm_s2:
+                    level = max(level, alerts.WARNING)
+                hits = hits + 1 if level >= alerts.WARNING else 0
+                fig = (rng, t["id"], ttc, ettc, a_now, a_drv, level, hits)
+                cands.append(fig)
+            else:
+                hits = 0
+            now[t["id"]] = (closing, t_ms, accel, hits)
+        history = now
+        if not cands:
+            incumbent = -1
+            out.append([-1, NO_TTC, NO_TTC, 0, 0, alerts.NONE])
+            continue
+        best = min(cands, key=lambda c: c[0])  # closest; the first of equals
+        inc = [c for c in cands if c[1] == incumbent]
+        if inc and best[0] >= inc[-1][0] - settings.switch_margin_mm:
+            best = inc[-1]
+        rng, tid, ttc, ettc, a_now, a_drv, level, hits = best
+        if level >= alerts.WARNING and hits < settings.confirm_n:
+            level = alerts.NOTICE
+        incumbent = tid
+        out.append([tid, ttc, ettc, a_now, a_drv, level])
+    return out
+
+
+def threat_cases() -> list[dict]:
+    settings = Settings()
+    attentive = schema.DRIVER_HANDS_ON | schema.DRIVER_EYES_ON_ROAD | schema.DRIVER_ENGAGED
+
+    def approach(tid, range_m, closing_mps, n, accel_mps2=0.0, lateral_m=0.0, start=0):
+        frames = [[] for _ in range(start)]
+        r, v = range_m, closing_mps
+        for _ in range(n):
+            frames.append([target(tid, r, v, lateral_m)])
+            r -= v * 0.05 + 0.5 * accel_mps2 * 0.0025
+            v += accel_mps2 * 0.05
+        return frames
+
+    def merge(*seqs):
+        n = max(len(q) for q in seqs)
+        return [sum((q[k] if k < len(q) else [] for q in seqs), []) for k in range(n)]
+
+    v116 = 116 / 3.6
+    ghost = [[], [], [target(66, 15.0, 28.0, 0.0)], [], []]
+    rng = random.Random(5)
+    twins = [[target(1, 40.0 - 0.5 * k + (0.3 if k % 2 else 0.0), 10.0, 0.0),
+              target(2, 40.0 - 0.5 * k + (0.0 if k % 2 else 0.3), 10.0, 0.0)] for k in range(12)]
+    plans = [
+        ("SU7 barrier seen at 150 m, attentive driver", approach(7, 150.0, v116, 40), attentive),
+        ("SU7 barrier seen at 150 m, eyes off road", approach(7, 150.0, v116, 40), schema.DRIVER_HANDS_ON),
+        ("barrier appearing at 60 m at 116 km/h", approach(7, 60.0, v116, 3), attentive),
+        ("one-frame ghost at TTC 0.5 s", ghost, attentive),
+        ("lead braking at 6 m/s^2", approach(3, 30.0, 1.0, 30, accel_mps2=6.0), attentive),
+        ("ego braking: closing decays", approach(3, 45.0, 15.0, 30, accel_mps2=-7.0), attentive),
+        ("two similar targets swap order", twins, attentive),
+        ("closer car cuts in", merge(approach(1, 80.0, 12.0, 20), approach(2, 30.0, 8.0, 10, start=8, lateral_m=1.0)),
+         attentive),
+        ("noisy range rate", [[target(4, 90.0 - 1.2 * k, 24.0 + rng.gauss(0, 0.12), 0.2)] for k in range(30)],
+         attentive),
+        ("no driver frame yet", approach(7, 120.0, 25.0, 20), 0),
+    ]
+    cases = []
+    for name, frames, flags in plans:
+        cases.append({"kind": "threat", "name": name,
+                      "input": {"flags": flags,
+                                "frames": [[[t[f] for f, _, _ in schema.TARGET_FIELDS] for t in fr] for fr in frames]},
+                      "expect": {"per_frame": expected_frames(frames, flags, settings)}})
+    return cases
+
+
 # -- crc -----------------------------------------------------------------------------------------
 def crc_cases() -> list[dict]:
     rng = random.Random(3)
@@ -330,10 +469,22 @@ def crc_cases() -> list[dict]:
 
 
 # -- settings ------------------------------------------------------------------------------------
+_SUFFIXES = (("_mps2", "_mm_s2", 1000), ("_mps", "_mm_s", 1000), ("_s", "_ms", 1000), ("_m", "_mm", 1000),
+             ("_frames", "_n", 1))
+
+
 def _device(row_name: str) -> str:
-    for suffix, device_suffix in (("_mps2", "_mm_s2"), ("_mps", "_mm_s"), ("_s", "_ms"), ("_m", "_mm")):
+    for suffix, device_suffix, _ in _SUFFIXES:
         if row_name.endswith(suffix):
             return row_name[: -len(suffix)] + device_suffix
+    raise ValueError(row_name)
+
+
+def dev(row_name: str, value: float) -> int:
+    """Physical value of a SPEC row -> its device integer (a count of frames is not scaled)."""
+    for suffix, _, scale in _SUFFIXES:
+        if row_name.endswith(suffix):
+            return int(round(value * scale))
     raise ValueError(row_name)
 
 
@@ -341,24 +492,24 @@ def settings_cases() -> list[dict]:
     plans = [
         ("defaults", []),
         ("each setting to its lowest and back up to its highest",
-         [(k, mm(row[3])) for k, row in enumerate(SPEC)] + [(k, mm(row[4])) for k, row in enumerate(SPEC)]),
+         [(k, dev(row[0], row[3])) for k, row in enumerate(SPEC)] + [(k, dev(row[0], row[4])) for k, row in enumerate(SPEC)]),
         ("below the floor, above the top, unknown keys",
-         [(k, mm(row[3]) - 1) for k, row in enumerate(SPEC)] + [(k, mm(row[4]) + 1) for k, row in enumerate(SPEC)]
+         [(k, dev(row[0], row[3]) - 1) for k, row in enumerate(SPEC)] + [(k, dev(row[0], row[4]) + 1) for k, row in enumerate(SPEC)]
          + [(len(SPEC), 1000), (255, 1000)]),
         ("a few mid-range changes", [(3, 5000), (0, 1500), (5, 1700), (1, 450)]),
     ]
     cases = []
     for name, ops in plans:
-        values = {_device(row[0]): mm(row[1]) for row in SPEC}
+        values = {_device(row[0]): dev(row[0], row[1]) for row in SPEC}
         statuses = []
         for key, value in ops:
             if not 0 <= key < len(SPEC):
                 statuses.append(schema.CONFIG_UNKNOWN_KEY)
                 continue
             row = SPEC[key]
-            if value < mm(row[3]):
+            if value < dev(row[0], row[3]):
                 statuses.append(schema.CONFIG_BELOW_FLOOR if row[5] else schema.CONFIG_OUT_OF_RANGE)
-            elif value > mm(row[4]):
+            elif value > dev(row[0], row[4]):
                 statuses.append(schema.CONFIG_OUT_OF_RANGE)
             else:
                 statuses.append(schema.CONFIG_OK)
@@ -372,7 +523,7 @@ def settings_cases() -> list[dict]:
 
 
 def build() -> list[dict]:
-    return wire_cases() + ttc_cases() + crc_cases() + settings_cases()
+    return wire_cases() + ttc_cases() + crc_cases() + settings_cases() + threat_cases()
 
 
 def write(path) -> list[dict]:

@@ -84,6 +84,44 @@ def locked(dec, threat, settings, frame, iterations):
     return None
 
 
+def tracked(threat, settings, iterations):
+    """Frames over time with changing range rates, so the per-track history, the acceleration
+    estimate, the enhanced TTC's integer root and the confirmation all run: bytes allocated and
+    whether a heap-locked pass got through."""
+    import array
+
+    words = array.array("i", [0] * (4 * schema.MAX_TARGETS))
+    for k in range(schema.MAX_TARGETS):
+        words[4 * k] = k
+        words[4 * k + 1] = 20000 + 3000 * k
+        words[4 * k + 3] = (k % 5 - 2) * 800
+
+    def frame(i):
+        for k in range(schema.MAX_TARGETS):
+            words[4 * k + 2] = -(8000 + 600 * (i % 4) + 37 * k)  # closing changes: accel != 0
+
+    frame(0)
+    threat.assess(words, 0, schema.MAX_TARGETS, settings, 0, 0)
+    gc.collect()
+    gc.disable()
+    before = gc.mem_alloc()
+    for i in range(1, iterations + 1):
+        frame(i)
+        threat.assess(words, 0, schema.MAX_TARGETS, settings, 50 * i, i & 7)
+    used = gc.mem_alloc() - before
+    gc.enable()
+    ok = True
+    micropython.heap_lock()
+    try:
+        for i in range(iterations + 1, 2 * iterations + 1):
+            frame(i)
+            threat.assess(words, 0, schema.MAX_TARGETS, settings, 50 * i, i & 7)
+    except MemoryError:
+        ok = False
+    micropython.heap_unlock()
+    return used, ok, threat.ettc_ms != threat.ttc_ms
+
+
 def main():
     dec = Decoder()
     threat = Threat()
@@ -97,6 +135,7 @@ def main():
     gc.enable()
     allocating = locked(dec, threat, settings, FRAME, iterations)
     total = received + assess + levels + consume
+    tracked_bytes, tracked_lock_ok, ettc_ran = tracked(Threat(), settings, iterations // 10)
     print(json.dumps({
         "iterations": iterations,
         "frame_len": len(FRAME),
@@ -106,6 +145,9 @@ def main():
                     "level_for": levels, "Decoder.consume": consume},
         "wrong_results": wrong,
         "heap_lock_allocating_call": allocating,
+        "tracked_bytes": tracked_bytes,
+        "tracked_heap_lock_ok": tracked_lock_ok,
+        "tracked_enhanced_ttc_ran": ettc_ran,
     }))
 
 

@@ -78,25 +78,61 @@ def outputs_of(row):
     return bits
 
 
-class Arbiter:
-    """Holds each cause's requested level and picks the alert to show.
+_T_MASK = const(0x3FFFFFFF)  # frame time t_ms wraps at 2**30
 
-    The winner is the highest priority; among equals, the earliest raised. This first version has
-    one cause; the driver monitor and fault causes join through request().
+
+def _elapsed(t_ms, since_ms):
+    """ms from since_ms to t_ms on the wrapping frame clock (a small int)."""
+    return (t_ms - since_ms) & _T_MASK
+
+
+class Arbiter:
+    """Holds each cause's level on an escalation ladder and picks the alert to show.
+
+    Ladder (per cause, on frame time t_ms, never on ticks): a higher request is raised at once; a
+    lower one only after the row in force has been shown MIN_DURATION_MS since it was raised AND
+    requests have stayed below it for hold_ms (tkfw.settings deescalate_hold_s). It then steps
+    down to the highest level requested during that hold, so a level that came back briefly is
+    not skipped.
+
+    The winner is the highest priority; among equals, the earliest raised. The driver monitor and
+    fault causes join through request().
     """
 
     def __init__(self):
         n = len(CAUSES)
-        self.requested = [NONE] * n  # level each cause asks for
-        self.since_ms = [0] * n  # scenario time the request was raised
+        self.requested = [NONE] * n  # level in force for each cause (after the ladder)
+        self.since_ms = [0] * n  # scenario time it was raised
+        self.low_level = [-1] * n  # highest level asked for while below it; -1: not stepping down
+        self.low_since_ms = [0] * n  # when requests first fell below it
         self.level = NONE
         self.cause = CAUSE_NONE
         self.row = TABLE[0]
 
-    def request(self, cause, level, t_ms):
-        if level != self.requested[cause]:
-            self.requested[cause] = level
+    def request(self, cause, level, t_ms, hold_ms=0):
+        current = self.requested[cause]
+        if level >= current:
+            self.low_level[cause] = -1
+            if level > current:  # escalation is immediate
+                self.requested[cause] = level
+                self.since_ms[cause] = t_ms
+            return
+        low = self.low_level[cause]
+        if low < 0:
+            self.low_since_ms[cause] = t_ms
+            low = level
+        elif level > low:
+            low = level
+        self.low_level[cause] = low
+        if (_elapsed(t_ms, self.since_ms[cause]) >= row_for(current, cause)[MIN_DURATION_MS]
+                and _elapsed(t_ms, self.low_since_ms[cause]) >= hold_ms):
+            self.requested[cause] = low
             self.since_ms[cause] = t_ms
+            if level < low:  # still lower: the next step down starts its hold now
+                self.low_level[cause] = level
+                self.low_since_ms[cause] = t_ms
+            else:
+                self.low_level[cause] = -1
 
     def decide(self):
         """Pick the winner; return True when the shown alert changed."""

@@ -17,7 +17,7 @@ and may go faster than real time; ticks_us is used only to stamp receipt and pro
 from tkfw import VERSION, alerts, schema
 from tkfw.compat import const, ticks_diff
 from tkfw.settings import SPEC, Settings
-from tkfw.ttc import Threat, level_for
+from tkfw.ttc import Threat
 from tkfw.wire import Decoder, Encoder
 
 _POLL_US = const(5000)  # longest wait for input before the loop services outputs again
@@ -143,9 +143,13 @@ class Firmware:
         words = dec.words
         t_ms = words[_W_RADAR_T]
         seq = dec.seq()
-        ttc_ms = self.threat.assess(words, _W_TARGETS, count, self.settings)
+        settings = self.settings
+        threat = self.threat
+        # Levels come from TTC and required deceleration, confirmed over frames (tkfw.ttc); the
+        # reaction time assumed follows the latest driver frame (none yet counts as inattentive).
+        ttc_ms = threat.assess(words, _W_TARGETS, count, settings, t_ms, self.driver_flags)
         arbiter = self.arbiter
-        arbiter.request(alerts.CAUSE_COLLISION, level_for(ttc_ms, self.settings), t_ms)
+        arbiter.request(alerts.CAUSE_COLLISION, threat.level, t_ms, settings.deescalate_hold_ms)
         dec.processed += 1
         if arbiter.decide():
             self.io.show(arbiter.row)

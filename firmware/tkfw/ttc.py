@@ -1,60 +1,119 @@
-"""Time-to-collision over one radar frame, in integer units (mm, mm/s, ms).
+"""Threat assessment over radar frames, in integer units (mm, mm/s, mm/s^2, ms).
 
-First version: the closest in-path target (|lateral| <= lane half width) that is closing faster
-than closing_min; TTC = range / closing speed. Targets are read straight from the decoder's int32
-view of the frame (tkfw.schema TARGET_FIELDS: id, range mm, range_rate mm/s, lateral mm), so
-nothing is allocated per frame: every value stays a small int (ranges below 1073 km).
+Per frame, for every in-path target (|lateral| <= lane half width) closing faster than closing_min:
+- TTC = range / closing speed;
+- enhanced TTC: the positive root of gap = v t + a t^2 / 2 with the relative acceleration `a`
+  (closing positive) estimated per track id from range-rate changes across frames; no positive
+  root means no collision (NO_TTC). Computed as 2 gap / (v + sqrt(v^2 + 2 a gap)) (openpilot's
+  legacy form), which stays exact for braking and accelerating leads alike;
+- required deceleration to stop stop_margin short of it, a_req = v^2 / (2 (gap - margin)), both
+  for immediate braking and for a driver who first reacts for reaction_s (the gap shrinks by
+  v * t_r first). A gap already used up reads A_IMPOSSIBLE.
+Its level is the more severe of the TTC rows and the deceleration rows (tkfw.settings), and
+WARNING or higher only once the track met it on confirm_frames consecutive frames (a one-frame
+ghost cannot warn). The threat is the closest such target; the current one is kept unless another
+is switch_margin closer, so two similar targets do not flicker.
+
+Units and small ints: squares are taken in cm/s and cm (closing clamped to 100 m/s, so v^2 <= 1e8
+and 5 v^2 < 2**30); every product below names its bound. Targets are read straight from the
+decoder's int32 view (tkfw.schema TARGET_FIELDS: id, range mm, range_rate mm/s, lateral mm) and
+per-track history lives in arrays made once here, so nothing is allocated per frame.
 """
 
-from tkfw import alerts
+from array import array
+
+from tkfw import alerts, schema
 from tkfw.compat import const
 
 NO_TTC = const(-1)
+A_IMPOSSIBLE = const(1000000)  # mm/s^2 (100 g): "cannot stop in the gap left", above any threshold
 _TTC_CAP_MS = const(60000)  # beyond a minute a TTC means nothing; also keeps products small
+_V_MAX_MM_S = const(100000)  # closing clamp (360 km/h): (v in cm/s)^2 * 5 < 2**30
+_A_MAX_MM_S2 = const(15000)  # relative-acceleration clamp (1.5 g): beyond that it is radar noise
+_A_DEAD_MM_S2 = const(300)  # |a| below this is range-rate noise (0.12 m/s over ~0.4 s): plain TTC
+_GAP_EXACT_CM = const(200000)  # enhanced TTC up to 2 km: 2 * 1500 cm/s^2 * 2e5 cm + 1e8 < 2**30
+_DT_MAX_MS = const(500)  # frames further apart than this forget a track's history
+_T_MASK = const(0x3FFFFFFF)  # frame time t_ms wraps at 2**30
+_ROOT_MAX = const(32767)  # largest root of a small int; its square is still one
+_SLOTS = const(128)  # track table size: a power of two >= 2 x MAX_TARGETS keeps probes short
+_SLOT_MASK = const(127)
+_ATTENTIVE = const(3)  # schema.DRIVER_HANDS_ON | schema.DRIVER_EYES_ON_ROAD
+
+if schema.DRIVER_HANDS_ON | schema.DRIVER_EYES_ON_ROAD != _ATTENTIVE or schema.MAX_TARGETS * 2 > _SLOTS:
+    raise ImportError("tkfw.ttc constants out of step with tkfw.schema")
 
 
-class Threat:
-    """Result of the last assessment; attributes are ints so updating them never allocates."""
+def isqrt(n):
+    """floor(sqrt(n)) for 0 <= n < 2**30, integers only (Newton from above)."""
+    if n < 2:
+        return n
+    x = n
+    y = (x + 1) >> 1
+    while y < x:
+        x = y
+        y = (x + n // x) >> 1
+    return x
 
-    def __init__(self):
-        self.target_id = -1
-        self.range_mm = 0
-        self.closing_mm_s = 0
-        self.ttc_ms = NO_TTC
 
-    def assess(self, words, first_word, count, settings):
-        """Pick the closest in-path closing target among `count` records starting at words[first_word]."""
-        half_width = settings.lane_half_width_mm
-        closing_min = settings.closing_min_mm_s
-        best_range = -1
-        best_id = -1
-        best_closing = 0
-        w = first_word
-        for _ in range(count):
-            lateral = words[w + 3]
-            if -half_width <= lateral <= half_width:
-                closing = -words[w + 2]
-                rng = words[w + 1]
-                if rng < 0:  # already overlapping: as close as it gets
-                    rng = 0
-                if closing >= closing_min and (best_range < 0 or rng < best_range):
-                    best_range = rng
-                    best_id = words[w]
-                    best_closing = closing
-            w += 4
-        self.target_id = best_id
-        self.range_mm = best_range
-        self.closing_mm_s = best_closing
-        if best_range < 0:
-            self.ttc_ms = NO_TTC
-        elif best_range >= best_closing * (_TTC_CAP_MS // 1000):
-            self.ttc_ms = _TTC_CAP_MS
-        else:
-            # range * 1000 // closing, split so no product leaves the small-int range (a range
-            # above ~1 km times 1000 would exceed 2**30 and allocate on the board).
-            self.ttc_ms = ((best_range // best_closing) * 1000
-                           + (best_range % best_closing) * 1000 // best_closing)
-        return self.ttc_ms
+def _isqrt_near(n, guess):
+    """floor(sqrt(n)) starting from a guess >= sqrt(n): a few steps when the guess is close."""
+    if n < 2:
+        return n
+    x = guess
+    if x * x < n:  # not from above: fall back (x <= 32767 here, so x*x < 2**30)
+        return isqrt(n)
+    y = (x + n // x) >> 1
+    while y < x:
+        x = y
+        y = (x + n // x) >> 1
+    return x
+
+
+def a_req(closing_mm_s, gap_mm, reaction_ms, margin_mm):
+    """Deceleration (mm/s^2) that stops a closing speed within gap - margin after reaction_ms.
+
+    A_IMPOSSIBLE when the reaction alone uses up the gap.
+    """
+    v = closing_mm_s
+    if v > _V_MAX_MM_S:
+        v = _V_MAX_MM_S
+    if v <= 0:
+        return 0
+    left_mm = gap_mm - margin_mm - v * reaction_ms // 1000  # v * t_r <= 1e5 * 3000 = 3e8
+    left_cm = left_mm // 10
+    if left_cm <= 0:
+        return A_IMPOSSIBLE
+    v_cm = v // 10
+    a = v_cm * v_cm * 5 // left_cm  # v^2 / (2 d) in cm -> mm/s^2 is * 10 / 2; 5 * 1e8 < 2**30
+    return A_IMPOSSIBLE if a > A_IMPOSSIBLE else a
+
+
+def enhanced_ttc(gap_mm, closing_mm_s, accel_mm_s2, ttc_ms):
+    """TTC (ms) with a constant relative acceleration (closing positive); NO_TTC if no collision.
+
+    ttc_ms is the plain TTC of the same target, returned while |accel| is within the noise band
+    or the gap is beyond 2 km.
+    """
+    if -_A_DEAD_MM_S2 < accel_mm_s2 < _A_DEAD_MM_S2 or closing_mm_s <= 0:
+        return ttc_ms
+    gap_cm = gap_mm // 10
+    if gap_cm > _GAP_EXACT_CM:
+        return ttc_ms
+    v = (closing_mm_s if closing_mm_s < _V_MAX_MM_S else _V_MAX_MM_S) // 10  # cm/s
+    a = accel_mm_s2 // 10  # cm/s^2, |a| <= 1500
+    k = 2 * a * gap_cm  # |k| <= 6e8
+    disc = v * v + k
+    if disc < 0:
+        return NO_TTC  # the closing stops before the gap does: no positive root
+    guess = v + 1 if k <= 0 else v + k // (2 * v) + 1  # sqrt(v^2 + k) <= v + k / 2v
+    if guess > _ROOT_MAX:  # disc < 2**30, so its root is at most 32767
+        guess = _ROOT_MAX
+    den = v + _isqrt_near(disc, guess)
+    if den <= 0:
+        return NO_TTC
+    num = 2 * gap_cm  # t = 2 gap / (v + sqrt(disc)) in s; * 1000 split to stay small
+    t = (num // den) * 1000 + (num % den) * 1000 // den
+    return _TTC_CAP_MS if t > _TTC_CAP_MS else t
 
 
 def level_for(ttc_ms, settings):
@@ -70,3 +129,197 @@ def level_for(ttc_ms, settings):
     if ttc_ms <= settings.ttc_notice_ms:
         return alerts.NOTICE
     return alerts.NONE
+
+
+def level_with_decel(ttc_level, a_now_mm_s2, a_driver_mm_s2, settings):
+    """Raise a TTC level by the required-deceleration rows (either criterion raises it)."""
+    level = ttc_level
+    if a_now_mm_s2 >= settings.decel_emergency_mm_s2:
+        return alerts.EMERGENCY
+    if a_driver_mm_s2 >= settings.decel_takeover_mm_s2:
+        if level < alerts.TAKEOVER:
+            level = alerts.TAKEOVER
+    elif a_driver_mm_s2 >= settings.decel_warning_mm_s2:
+        if level < alerts.WARNING:
+            level = alerts.WARNING
+    return level
+
+
+def reaction_ms_for(driver_flags, settings):
+    """Reaction time to assume: longer (high sensitivity) unless hands on, eyes on road, eyes open."""
+    if driver_flags & _ATTENTIVE == _ATTENTIVE and not driver_flags & schema.DRIVER_EYES_CLOSED:
+        return settings.reaction_ms
+    return settings.reaction_distracted_ms
+
+
+class _Tracks:
+    """Per-track history of one frame: open addressing on the track id, made once.
+
+    Two of these alternate (this frame, previous frame), so a slot is free unless stamped with the
+    frame number and nothing is ever cleared. A track missing from one frame loses its history.
+    """
+
+    def __init__(self):
+        self.ids = array("i", [0] * _SLOTS)
+        self.stamp = array("i", [-1] * _SLOTS)  # frame number the slot belongs to
+        self.closing = array("i", [0] * _SLOTS)  # mm/s
+        self.t_ms = array("i", [0] * _SLOTS)
+        self.accel = array("i", [0] * _SLOTS)  # mm/s^2, low-passed, closing positive
+        self.hits = array("i", [0] * _SLOTS)  # consecutive frames at WARNING or above
+
+    def find(self, tid, gen):
+        """Slot of track `tid` in frame `gen`, or -1."""
+        slot = tid & _SLOT_MASK
+        for _ in range(_SLOTS):
+            if self.stamp[slot] != gen:
+                return -1
+            if self.ids[slot] == tid:
+                return slot
+            slot = (slot + 1) & _SLOT_MASK
+        return -1
+
+    def claim(self, tid, gen):
+        """A slot for track `tid` in frame `gen` (the same slot again for a repeated id)."""
+        slot = tid & _SLOT_MASK
+        for _ in range(_SLOTS):
+            if self.stamp[slot] != gen:
+                self.stamp[slot] = gen
+                self.ids[slot] = tid
+                return slot
+            if self.ids[slot] == tid:
+                return slot
+            slot = (slot + 1) & _SLOT_MASK
+        return -1  # cannot happen: at most MAX_TARGETS ids in a table of 2 x MAX_TARGETS
+
+
+class Threat:
+    """Result of the last assessment; attributes are ints so updating them never allocates."""
+
+    def __init__(self):
+        self.target_id = -1
+        self.range_mm = 0
+        self.closing_mm_s = 0
+        self.ttc_ms = NO_TTC  # plain TTC of the threat (what ALERT / STATUS report)
+        self.ettc_ms = NO_TTC  # enhanced TTC of the threat
+        self.accel_mm_s2 = 0  # its estimated relative acceleration, closing positive
+        self.a_now_mm_s2 = 0  # its required deceleration braking now
+        self.a_driver_mm_s2 = 0  # ... braking after the assumed reaction time
+        self.reaction_ms = 0  # the reaction time assumed this frame
+        self.raw_level = alerts.NONE  # the level its figures call for
+        self.level = alerts.NONE  # after multi-frame confirmation: what the arbiter is asked for
+        self._cur = _Tracks()
+        self._prev = _Tracks()
+        self._gen = 0
+
+    def assess(self, words, first_word, count, settings, t_ms=0, driver_flags=_ATTENTIVE):
+        """Assess `count` target records from words[first_word]; return the threat's plain TTC."""
+        half_width = settings.lane_half_width_mm
+        closing_min = settings.closing_min_mm_s
+        margin = settings.stop_margin_mm
+        switch = settings.switch_margin_mm
+        confirm = settings.confirm_n
+        reaction = reaction_ms_for(driver_flags, settings)
+        self.reaction_ms = reaction
+        # Swap the history tables (a rotation of two names: no tuple is built).
+        prev = self._cur
+        cur = self._prev
+        self._prev = prev
+        self._cur = cur
+        prev_gen = self._gen
+        gen = (prev_gen + 1) & _T_MASK
+        self._gen = gen
+        incumbent = self.target_id
+        # The chosen target so far and the incumbent, if it is still in path this frame.
+        best_range = -1
+        best_id = -1
+        best_slot = -1
+        inc_range = -1
+        inc_slot = -1
+        w = first_word
+        for _ in range(count):
+            tid = words[w]
+            closing = -words[w + 2]
+            if closing > _V_MAX_MM_S:
+                closing = _V_MAX_MM_S
+            elif closing < -_V_MAX_MM_S:
+                closing = -_V_MAX_MM_S
+            slot = cur.claim(tid, gen)
+            accel = 0
+            hits = 0
+            p = prev.find(tid, prev_gen)
+            if p >= 0:
+                dt = (t_ms - prev.t_ms[p]) & _T_MASK
+                if 0 < dt <= _DT_MAX_MS:
+                    raw = (closing - prev.closing[p]) * 1000 // dt  # |diff| <= 2e5: 2e8
+                    if raw > _A_MAX_MM_S2:
+                        raw = _A_MAX_MM_S2
+                    elif raw < -_A_MAX_MM_S2:
+                        raw = -_A_MAX_MM_S2
+                    accel = prev.accel[p]
+                    accel += (raw - accel) // 4  # low pass, ~4 frames: 0.12 m/s noise / 50 ms is 2.4 m/s^2
+                    hits = prev.hits[p]
+            cur.closing[slot] = closing
+            cur.t_ms[slot] = t_ms
+            cur.accel[slot] = accel
+            lateral = words[w + 3]
+            if closing >= closing_min and -half_width <= lateral <= half_width:
+                rng = words[w + 1]
+                if rng < 0:  # already overlapping: as close as it gets
+                    rng = 0
+                level = self._level_of(rng, closing, accel, reaction, margin, settings)
+                hits = hits + 1 if level >= alerts.WARNING else 0
+                if tid == incumbent:
+                    inc_range = rng
+                    inc_slot = slot
+                if best_range < 0 or rng < best_range:
+                    best_range = rng
+                    best_id = tid
+                    best_slot = slot
+            else:
+                hits = 0
+            cur.hits[slot] = hits
+            w += 4
+        # Keep the current threat unless another in-path target is clearly (switch margin) closer.
+        if inc_slot >= 0 and best_range >= inc_range - switch:
+            best_range = inc_range
+            best_id = incumbent
+            best_slot = inc_slot
+        self.target_id = best_id
+        if best_slot < 0:
+            self.range_mm = -1
+            self.closing_mm_s = 0
+            self.accel_mm_s2 = 0
+            self.ttc_ms = NO_TTC
+            self.ettc_ms = NO_TTC
+            self.a_now_mm_s2 = 0
+            self.a_driver_mm_s2 = 0
+            self.raw_level = alerts.NONE
+            self.level = alerts.NONE
+            return NO_TTC
+        # Recompute the winner's figures (cheaper than keeping every candidate's).
+        level = self._level_of(best_range, cur.closing[best_slot], cur.accel[best_slot], reaction, margin, settings)
+        self.raw_level = level
+        if level >= alerts.WARNING and cur.hits[best_slot] < confirm:
+            level = alerts.NOTICE  # not confirmed yet: show it, do not sound it
+        self.level = level
+        return self.ttc_ms
+
+    def _level_of(self, rng, closing, accel, reaction, margin, settings):
+        """Raw level of one target; leaves its figures in the threat's attributes."""
+        if rng >= closing * (_TTC_CAP_MS // 1000):  # closing <= 1e5: product <= 6e6
+            ttc = _TTC_CAP_MS
+        else:
+            # rng * 1000 // closing, split so no product leaves the small-int range (a range
+            # above ~1 km times 1000 would exceed 2**30 and allocate on the board).
+            ttc = (rng // closing) * 1000 + (rng % closing) * 1000 // closing
+        ettc = enhanced_ttc(rng, closing, accel, ttc)
+        a_now = a_req(closing, rng, 0, margin)
+        a_driver = a_req(closing, rng, reaction, margin)
+        self.range_mm = rng
+        self.closing_mm_s = closing
+        self.accel_mm_s2 = accel
+        self.ttc_ms = ttc
+        self.ettc_ms = ettc
+        self.a_now_mm_s2 = a_now
+        self.a_driver_mm_s2 = a_driver
+        return level_with_decel(level_for(ettc, settings), a_now, a_driver, settings)

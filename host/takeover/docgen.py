@@ -1,7 +1,9 @@
 """Regenerate the parts of docs/ that restate code, so they cannot drift.
 
-    python -m takeover.docgen          # rewrite the generated sections in place
-    python -m takeover.docgen --check  # exit 1 if any is stale (the test suite runs this)
+    python -m takeover.docgen             # rewrite the generated sections in place
+    python -m takeover.docgen --check     # exit 1 if any is stale (the test suite runs this)
+    python -m takeover.docgen --outcomes  # run every built-in scenario on a simulated board
+                                          # (lockstep) and rewrite docs/outcomes.md
 
 A generated section sits between `<!-- generated: NAME -->` and `<!-- end: NAME -->`.
 """
@@ -94,7 +96,32 @@ def render(text: str, makers: dict) -> str:
     return text
 
 
+def outcomes() -> str:
+    """Every built-in scenario run on a fresh simulated board, one table row each."""
+    from takeover.device import Device
+    from takeover.runner import Pace, run_scenario
+
+    rows = ["| scenario | verdict | highest alert | first WARNING+ at true TTC | collision | impact speed | "
+            "closest gap |", "|---|---|---|---|---|---|---|"]
+    with Device("sim") as dev:
+        for name in scenarios.builtin_names():
+            run = run_scenario(dev, scenarios.load(name), Pace(lockstep=True))
+            first = next((a for a in run.alerts if a["level"] in alerts.LEVELS
+                          and alerts.LEVELS.index(a["level"]) >= alerts.WARNING), None)
+            o = run.outcome
+            warn = "-" if first is None or first["ttc_s"] is None else f"{first['ttc_s']:.2f} s"
+            verdict = "pass" if run.passed else "FAIL: " + "; ".join(run.failures)
+            gap = "-" if o["min_gap_m"] is None else f"{o['min_gap_m']:.1f} m"
+            rows.append(f"| `{name}` | {verdict} | {run.max_level} | {warn} | {'yes' if o['collision'] else 'no'} | "
+                        f"{o['impact_speed_kph']:.1f} km/h | {gap} |")
+    return "\n".join(rows)
+
+
 def main(argv: list[str]) -> int:
+    if "--outcomes" in argv:
+        path = DOCS / "outcomes.md"
+        path.write_text(render(path.read_text(), {"outcomes": outcomes}))
+        return 0
     stale = []
     for doc, makers in SECTIONS.items():
         path = DOCS / doc
