@@ -12,7 +12,7 @@ brake request):
 - EMERGENCY: red LED steady, continuous 3 kHz tone, continuous haptic, brake request raised.
 """
 
-from tkfw.compat import const
+from tkfw.compat import const, ticks_diff  # frame time t_ms wraps at 2**30 like ticks
 
 NONE = const(0)
 NOTICE = const(1)
@@ -78,14 +78,6 @@ def outputs_of(row):
     return bits
 
 
-_T_MASK = const(0x3FFFFFFF)  # frame time t_ms wraps at 2**30
-
-
-def _elapsed(t_ms, since_ms):
-    """ms from since_ms to t_ms on the wrapping frame clock (a small int)."""
-    return (t_ms - since_ms) & _T_MASK
-
-
 class Arbiter:
     """Holds each cause's level on an escalation ladder and picks the alert to show.
 
@@ -124,8 +116,8 @@ class Arbiter:
         elif level > low:
             low = level
         self.low_level[cause] = low
-        if (_elapsed(t_ms, self.since_ms[cause]) >= row_for(current, cause)[MIN_DURATION_MS]
-                and _elapsed(t_ms, self.low_since_ms[cause]) >= hold_ms):
+        if (ticks_diff(t_ms, self.since_ms[cause]) >= row_for(current, cause)[MIN_DURATION_MS]
+                and ticks_diff(t_ms, self.low_since_ms[cause]) >= hold_ms):
             self.requested[cause] = low
             self.since_ms[cause] = t_ms
             if level < low:  # still lower: the next step down starts its hold now

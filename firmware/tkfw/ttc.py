@@ -23,7 +23,7 @@ per-track history lives in arrays made once here, so nothing is allocated per fr
 from array import array
 
 from tkfw import alerts, schema
-from tkfw.compat import const
+from tkfw.compat import const, ticks_diff
 
 NO_TTC = const(-1)
 A_IMPOSSIBLE = const(1000000)  # mm/s^2 (100 g): "cannot stop in the gap left", above any threshold
@@ -248,7 +248,7 @@ class Threat:
             hits = 0
             p = prev.find(tid, prev_gen)
             if p >= 0:
-                dt = (t_ms - prev.t_ms[p]) & _T_MASK
+                dt = ticks_diff(t_ms, prev.t_ms[p])  # wrap-safe; backwards time is <= 0
                 if 0 < dt <= _DT_MAX_MS:
                     raw = (closing - prev.closing[p]) * 1000 // dt  # |diff| <= 2e5: 2e8
                     if raw > _A_MAX_MM_S2:
