@@ -153,6 +153,10 @@ def _print_run(run: Run, quiet: bool) -> None:
                else f"no collision, closest gap {_fmt(o.get('min_gap_m'), ' m', digits=1)}")
     f = run.frames
     lat, flat, floor = run.latency_us, run.frame_latency_us, run.floor_us
+    if o.get("no_action_impact_kph"):
+        outcome += f" (without any reaction: {o['no_action_impact_kph']} km/h)"
+    if o.get("score_band"):
+        outcome += f"; score band {o['score_band']}"
     print(f"   outcome: {outcome}; highest alert {run.max_level}")
     print(f"   frames: sent {f.get('sent')}, processed {f.get('processed')}, dropped {f.get('dropped')}, "
           f"rejected {f.get('rejected')}")

@@ -102,7 +102,8 @@ def outcomes() -> str:
     from takeover.runner import Pace, run_scenario
 
     rows = ["| scenario | verdict | highest alert | first WARNING+ at true TTC | collision | impact speed | "
-            "closest gap |", "|---|---|---|---|---|---|---|"]
+            "closest gap | impact without any reaction | score band (driver absent) |",
+            "|---|---|---|---|---|---|---|---|---|"]
     with Device("sim") as dev:
         for name in scenarios.builtin_names():
             run = run_scenario(dev, scenarios.load(name), Pace(lockstep=True))
@@ -113,7 +114,8 @@ def outcomes() -> str:
             verdict = "pass" if run.passed else "FAIL: " + "; ".join(run.failures)
             gap = "-" if o["min_gap_m"] is None else f"{o['min_gap_m']:.1f} m"
             rows.append(f"| `{name}` | {verdict} | {run.max_level} | {warn} | {'yes' if o['collision'] else 'no'} | "
-                        f"{o['impact_speed_kph']:.1f} km/h | {gap} |")
+                        f"{o['impact_speed_kph']:.1f} km/h | {gap} | {o['no_action_impact_kph']:.1f} km/h | "
+                        f"{o['score_band'] or '-'} |")
     return "\n".join(rows)
 
 

@@ -156,3 +156,27 @@ class Plant:
             out.append({"id": t.spec.id, "range": round(max(rng, 0.0) * 1000), "range_rate": round(rate * 1000),
                         "lateral": round(b.lateral_m * 1000)})
         return out[:64]
+
+
+def no_action_impact_mps(scenario: Scenario) -> float:
+    """Relative impact speed (m/s) if nothing reacted: no driver, no brake request; 0.0 if no impact.
+
+    The reference a run's impact speed is scored against (speed reduction)."""
+    plant = Plant(scenario)
+    dt = 1.0 / scenario.radar_hz
+    while plant.t_s < scenario.duration_s and not plant.collided:
+        plant.step(dt)
+    return plant.impact_speed_mps
+
+
+# Score bands over the relative impact-speed reduction, in Euro NCAP's five-colour scale
+# (green .. red). Our banding, a design input (secondary), not the protocol's points formula:
+# green = avoided; else the fraction of the no-action impact speed taken off.
+SCORE_BANDS = (("yellow", 0.75), ("orange", 0.50), ("brown", 0.25), ("red", 0.0))
+
+
+def score_band(collision: bool, impact_mps: float, no_action_mps: float) -> str:
+    if not collision:
+        return "green"
+    reduction = 1.0 - impact_mps / no_action_mps if no_action_mps > 0 else 0.0
+    return next(name for name, floor in SCORE_BANDS if reduction >= floor)

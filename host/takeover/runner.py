@@ -27,7 +27,7 @@ from tkfw.alerts import CAUSES, LEVELS, OUT_BRAKE
 from takeover.codec import Message
 from takeover.device import Device
 from takeover.errors import LinkError
-from takeover.plant import Plant
+from takeover.plant import Plant, no_action_impact_mps, score_band
 from takeover.scenario import Scenario
 
 DRIVER_ATTENTIVE = schema.DRIVER_HANDS_ON | schema.DRIVER_EYES_ON_ROAD | schema.DRIVER_ENGAGED
@@ -243,6 +243,12 @@ def _finish(dev: Device, run: Run, col: _Collector, plant: Plant) -> None:
                    "ego_stopped": plant.stopped_t_s is not None,
                    "driver_braked_at_s": None if plant.driver_brake_at_s is None else round(plant.driver_brake_at_s, 3),
                    "end_speed_kph": round(plant.ego.v_mps * 3.6, 1)}
+    no_action = no_action_impact_mps(run.scenario)
+    run.outcome["no_action_impact_kph"] = round(no_action * 3.6, 1)
+    # Driver absent: the firmware's brake request alone decides the outcome (the Euro NCAP AEB
+    # test), so it gets a score band; with a reacting driver the band would score the driver.
+    run.outcome["score_band"] = (score_band(plant.collided, plant.impact_speed_mps, no_action)
+                                 if run.scenario.driver.reacts_to == "never" and no_action > 0 else None)
     levels = [LEVELS.index(a["level"]) for a in run.alerts if a["level"] in LEVELS]
     run.max_level = LEVELS[max(levels, default=0)]
     _judge(run)
