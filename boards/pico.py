@@ -10,6 +10,7 @@ PINS = {
     "led_amber": 14,  # NOTICE, via 330 ohm
     "buzzer": 16,  # PWM, passive piezo through an NPN transistor
     "haptic": 17,  # vibration motor through an NPN transistor + flyback diode
-    "brake": 18,  # brake-request output, high while EMERGENCY
+    "brake": 18,  # brake-request output (AEB), high while a collision EMERGENCY
+    "hazard": 20,  # minimal-risk request: high while the driver monitor asks for a stop + hazards
     "hands_on": 19,  # hands-on input: button or touch pad to GND, internal pull-up
 }

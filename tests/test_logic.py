@@ -9,7 +9,7 @@ import math
 import pytest
 
 from tkfw import alerts, schema
-from tkfw.settings import SPEC, Settings, device_name, to_device
+from tkfw.settings import CEILING, FLOOR, SPEC, Settings, device_name, to_device
 from tkfw.ttc import NO_TTC, Threat, level_for
 
 ALERT_LEVELS = (alerts.NOTICE, alerts.WARNING, alerts.TAKEOVER, alerts.EMERGENCY)
@@ -21,7 +21,7 @@ THRESHOLDS = (  # (settings attribute, level reached at or below it), most sever
 )
 TTC_CAP_MS = 60_000  # ttc.py: beyond a minute a TTC means nothing
 KEY = {row[0]: k for k, row in enumerate(SPEC)}
-SCALE = {"_mps2": 1000, "_mps": 1000, "_s": 1000, "_m": 1000, "_frames": 1}  # physical -> device
+SCALE = {"_mps2": 1000, "_mps": 1000, "_s": 1000, "_m": 1000, "_frames": 1, "_count": 1}  # physical -> device
 
 
 def _unit_suffix(name):
@@ -38,28 +38,39 @@ def test_priority_rises_with_level_for_every_cause():
         assert all(p > alerts.TABLE[0][alerts.PRIORITY] for p in priorities)
 
 
-def test_every_cause_has_a_row_at_every_alert_level():
-    for cause in range(1, len(alerts.CAUSES)):
-        for level in ALERT_LEVELS:
-            row = alerts.row_for(level, cause)
-            assert (row[alerts.LEVEL], row[alerts.CAUSE]) == (level, cause), (alerts.LEVELS[level], alerts.CAUSES[cause])
+def test_every_cause_has_a_row_for_each_level_it_can_ask_for_and_no_other():
+    assert len(alerts.CAUSE_LEVELS) == len(alerts.CAUSES)
+    rows = {(r[alerts.LEVEL], r[alerts.CAUSE]) for r in alerts.TABLE[1:]}
+    wanted = {(level, cause) for cause, levels in enumerate(alerts.CAUSE_LEVELS) for level in levels}
+    assert rows == wanted
+    for level, cause in wanted:
+        row = alerts.row_for(level, cause)
+        assert (row[alerts.LEVEL], row[alerts.CAUSE]) == (level, cause)
 
 
-def test_the_table_has_one_row_per_level_and_cause():
-    keys = [(r[alerts.LEVEL], r[alerts.CAUSE]) for r in alerts.TABLE]
-    assert len(keys) == len(set(keys))
-    assert alerts.TABLE[0][alerts.LEVEL] == alerts.NONE and alerts.TABLE[0][alerts.CAUSE] == alerts.CAUSE_NONE
+def test_a_higher_level_always_wins_and_collision_wins_a_tie():
+    rows = sorted(alerts.TABLE[1:], key=lambda r: r[alerts.PRIORITY])
+    assert [r[alerts.LEVEL] for r in rows] == sorted(r[alerts.LEVEL] for r in rows)
+    assert len({r[alerts.PRIORITY] for r in rows}) == len(rows)
+    for level in ALERT_LEVELS:
+        same = [r for r in rows if r[alerts.LEVEL] == level]
+        if any(r[alerts.CAUSE] == alerts.CAUSE_COLLISION for r in same):
+            assert same[-1][alerts.CAUSE] == alerts.CAUSE_COLLISION
 
 
 def test_outputs_escalate_visual_then_audible_then_haptic_then_brake():
+    """Every cause: visual from NOTICE, audible from WARNING, haptic from TAKEOVER, and at
+    EMERGENCY the brake request (collision) or the minimal-risk request (driver monitor)."""
     first_level = {alerts.OUT_VISUAL: alerts.NOTICE, alerts.OUT_AUDIBLE: alerts.WARNING,
-                   alerts.OUT_HAPTIC: alerts.TAKEOVER, alerts.OUT_BRAKE: alerts.EMERGENCY}
+                   alerts.OUT_HAPTIC: alerts.TAKEOVER}
     for cause in range(1, len(alerts.CAUSES)):
         previous = 0
-        for level in ALERT_LEVELS:
+        for level in alerts.CAUSE_LEVELS[cause]:
             bits = alerts.outputs_of(alerts.row_for(level, cause))
             for output, from_level in first_level.items():
                 assert bool(bits & output) == (level >= from_level), (alerts.LEVELS[level], output)
+            stop = alerts.OUT_BRAKE if cause == alerts.CAUSE_COLLISION else alerts.OUT_MRM
+            assert bits & (alerts.OUT_BRAKE | alerts.OUT_MRM) == (stop if level == alerts.EMERGENCY else 0)
             assert bits & previous == previous  # never drops an output while escalating
             previous = bits
 
@@ -108,7 +119,7 @@ def test_device_names_swap_the_unit_suffix():
     assert len(set(device_name(r[0]) for r in SPEC)) == len(SPEC)
 
 
-@pytest.mark.parametrize("key", [k for k, row in enumerate(SPEC) if row[5]])
+@pytest.mark.parametrize("key", [k for k, row in enumerate(SPEC) if row[5] == FLOOR])
 def test_a_value_below_a_safety_floor_is_refused_and_changes_nothing(key):
     s = Settings()
     name = SPEC[key][0]
@@ -120,7 +131,7 @@ def test_a_value_below_a_safety_floor_is_refused_and_changes_nothing(key):
     assert s.digest() == digest
 
 
-@pytest.mark.parametrize("key", [k for k, row in enumerate(SPEC) if not row[5]])
+@pytest.mark.parametrize("key", [k for k, row in enumerate(SPEC) if row[5] != FLOOR])
 def test_a_value_below_the_lowest_of_an_ordinary_setting_is_out_of_range(key):
     s = Settings()
     value, lo, _ = s.bounds(key)
@@ -129,11 +140,21 @@ def test_a_value_below_the_lowest_of_an_ordinary_setting_is_out_of_range(key):
 
 
 @pytest.mark.parametrize("key", range(len(SPEC)))
-def test_a_value_above_the_highest_is_out_of_range_and_changes_nothing(key):
+def test_a_value_above_the_highest_is_refused_and_changes_nothing(key):
     s = Settings()
     value, _, hi = s.bounds(key)
-    assert s.set_device(key, hi + 1) == schema.CONFIG_OUT_OF_RANGE
-    assert s.bounds(key)[0] == value
+    digest = s.digest()
+    refused = schema.CONFIG_ABOVE_CEILING if SPEC[key][5] == CEILING else schema.CONFIG_OUT_OF_RANGE
+    assert s.set_device(key, hi + 1) == refused
+    assert s.set_device(key, 10**6) == refused
+    assert s.bounds(key)[0] == value and s.digest() == digest
+
+
+def test_every_safety_setting_says_which_bound_protects_and_why():
+    for name, _, _, _, _, safety, why in SPEC:
+        assert safety in (None, FLOOR, CEILING), name
+        if safety is not None:
+            assert len(why) > 40, name
 
 
 @pytest.mark.parametrize("key", range(len(SPEC)))
@@ -330,7 +351,7 @@ def test_ttc_of_an_in_path_target_beyond_1_km_is_exact():
 # -- issue 3: enhanced TTC, required deceleration, confirmation, selection, ladder ---------------
 from tkfw.ttc import A_IMPOSSIBLE, a_req, enhanced_ttc  # noqa: E402
 
-ATTENTIVE = schema.DRIVER_HANDS_ON | schema.DRIVER_EYES_ON_ROAD | schema.DRIVER_ENGAGED
+ATTENTIVE = -1  # Threat.assess reaction_ms: -1 = settings.reaction_ms (the driver monitor says attentive)
 FRAME_MS = 50  # 20 Hz radar
 
 
@@ -438,24 +459,21 @@ def test_the_su7_barrier_warns_at_150_m_detection_and_brakes_at_least_0_8_s_late
     assert physical_a_req(v, gap_at_brake, 0, s.stop_margin_mm / 1000) <= 8.3
 
 
-def _first_warning_range_m(flags):
+def _first_warning_range_m(reaction_ms):
     s = Settings()
     frames = approach(250.0, 25.0, 200)
-    _, levels = drive(frames, s, flags=flags)
+    _, levels = drive(frames, s, flags=reaction_ms)
     k = levels.index(alerts.WARNING)
     return frames[k][0]["range"] / 1000
 
 
 def test_a_distracted_driver_is_warned_earlier_than_an_attentive_one():
     s = Settings()
-    attentive = _first_warning_range_m(ATTENTIVE)
-    eyes_off = _first_warning_range_m(schema.DRIVER_HANDS_ON | schema.DRIVER_ENGAGED)
-    hands_off = _first_warning_range_m(schema.DRIVER_EYES_ON_ROAD | schema.DRIVER_ENGAGED)
-    asleep = _first_warning_range_m(ATTENTIVE | schema.DRIVER_EYES_CLOSED)
+    attentive = _first_warning_range_m(s.reaction_ms)
+    distracted = _first_warning_range_m(s.reaction_distracted_ms)  # what tkfw.dm hands over
     # the extra reaction time at 25 m/s, less a frame of quantisation
     extra_m = 25.0 * (s.reaction_distracted_s - s.reaction_s)
-    for distracted in (eyes_off, hands_off, asleep):
-        assert distracted >= attentive + extra_m - 25.0 * FRAME_MS / 1000
+    assert distracted >= attentive + extra_m - 25.0 * FRAME_MS / 1000
 
 
 def test_de_escalation_waits_for_the_minimum_duration_and_the_hysteresis():

@@ -3,6 +3,7 @@
 import json
 
 from takeover import codec
+from tkfw import schema
 from takeover.simboard import run_script
 
 from pathlib import Path
@@ -14,11 +15,14 @@ def test_the_whole_loop_allocates_nothing_per_64_target_frame_on_the_vm(tmp_path
     targets = [{"id": k, "range": 40000 + 1000 * k, "range_rate": -20000, "lateral": (k % 7 - 3) * 900}
                for k in range(64)]
     frames = tmp_path / "frames.bin"
-    frames.write_bytes(b"".join(codec.encode("radar", seq, targets=targets, t_ms=50 * seq, ego_speed=20000)
-                                for seq in (1, 2)))
+    # radar, driver, radar, driver: the driver monitor runs on both (eyes off, then on)
+    frames.write_bytes(codec.encode("radar", 1, targets=targets, t_ms=50, ego_speed=20000)
+                       + codec.encode("driver", 2, t_ms=50, flags=schema.DRIVER_HANDS_ON)
+                       + codec.encode("radar", 3, targets=targets, t_ms=100, ego_speed=20000)
+                       + codec.encode("driver", 4, t_ms=100, flags=schema.DRIVER_HANDS_ON | schema.DRIVER_EYES_ON_ROAD))
     out = run_script(HERE / "vm_loop_heap.py", {frames: "/frames.bin"})
     result = json.loads(out.strip().splitlines()[-1])
-    assert result["frames"] == 1000 and result["replies"] == 1000
+    assert result["frames"] == 2000 and result["replies"] == 1000  # a STATUS per radar frame
     assert result["rejected"] == 0 and result["faults"] == 0
     assert result["heap_bytes"] == 0
     assert result["heap_lock_ok"] is True

@@ -353,10 +353,9 @@ def _ettc(gap, v, a, ttc):
     return min(t_ms, TTC_CAP_MS)
 
 
-def expected_frames(frames, flags, settings):
+def expected_frames(frames, distracted, settings):
     """Per frame [target_id, ttc, ettc, a_now, a_driver, level] of the threat (see ttc.py docstring)."""
-    attentive = (flags & 3) == 3 and not flags & schema.DRIVER_EYES_CLOSED
-    react = settings.reaction_ms if attentive else settings.reaction_distracted_ms
+    react = settings.reaction_distracted_ms if distracted else settings.reaction_ms
     margin = settings.stop_margin_mm
     history = {}  # id -> (closing, t_ms, accel, hits) of the previous frame only
     incumbent = -1
@@ -411,7 +410,7 @@ def expected_frames(frames, flags, settings):
 
 def threat_cases() -> list[dict]:
     settings = Settings()
-    attentive = schema.DRIVER_HANDS_ON | schema.DRIVER_EYES_ON_ROAD | schema.DRIVER_ENGAGED
+    attentive, distracted = False, True  # the reaction time the driver monitor hands the threat
 
     def approach(tid, range_m, closing_mps, n, accel_mps2=0.0, lateral_m=0.0, start=0):
         frames = [[] for _ in range(start)]
@@ -433,7 +432,7 @@ def threat_cases() -> list[dict]:
               target(2, 40.0 - 0.5 * k + (0.0 if k % 2 else 0.3), 10.0, 0.0)] for k in range(12)]
     plans = [
         ("SU7 barrier seen at 150 m, attentive driver", approach(7, 150.0, v116, 40), attentive),
-        ("SU7 barrier seen at 150 m, eyes off road", approach(7, 150.0, v116, 40), schema.DRIVER_HANDS_ON),
+        ("SU7 barrier seen at 150 m, eyes off road", approach(7, 150.0, v116, 40), distracted),
         ("barrier appearing at 60 m at 116 km/h", approach(7, 60.0, v116, 3), attentive),
         ("one-frame ghost at TTC 0.5 s", ghost, attentive),
         ("lead braking at 6 m/s^2", approach(3, 30.0, 1.0, 30, accel_mps2=6.0), attentive),
@@ -443,12 +442,12 @@ def threat_cases() -> list[dict]:
          attentive),
         ("noisy range rate", [[target(4, 90.0 - 1.2 * k, 24.0 + rng.gauss(0, 0.12), 0.2)] for k in range(30)],
          attentive),
-        ("no driver frame yet", approach(7, 120.0, 25.0, 20), 0),
+        ("no driver frame yet", approach(7, 120.0, 25.0, 20), distracted),
     ]
     cases = []
     for name, frames, flags in plans:
         cases.append({"kind": "threat", "name": name,
-                      "input": {"flags": flags,
+                      "input": {"distracted": flags,
                                 "frames": [[[t[f] for f, _, _ in schema.TARGET_FIELDS] for t in fr] for fr in frames]},
                       "expect": {"per_frame": expected_frames(frames, flags, settings)}})
     return cases
@@ -470,7 +469,7 @@ def crc_cases() -> list[dict]:
 
 # -- settings ------------------------------------------------------------------------------------
 _SUFFIXES = (("_mps2", "_mm_s2", 1000), ("_mps", "_mm_s", 1000), ("_s", "_ms", 1000), ("_m", "_mm", 1000),
-             ("_frames", "_n", 1))
+             ("_frames", "_n", 1), ("_count", "_n", 1))
 
 
 def _device(row_name: str) -> str:
@@ -508,9 +507,9 @@ def settings_cases() -> list[dict]:
                 continue
             row = SPEC[key]
             if value < dev(row[0], row[3]):
-                statuses.append(schema.CONFIG_BELOW_FLOOR if row[5] else schema.CONFIG_OUT_OF_RANGE)
+                statuses.append(schema.CONFIG_BELOW_FLOOR if row[5] == "floor" else schema.CONFIG_OUT_OF_RANGE)
             elif value > dev(row[0], row[4]):
-                statuses.append(schema.CONFIG_OUT_OF_RANGE)
+                statuses.append(schema.CONFIG_ABOVE_CEILING if row[5] == "ceiling" else schema.CONFIG_OUT_OF_RANGE)
             else:
                 statuses.append(schema.CONFIG_OK)
                 values[_device(row[0])] = value
@@ -522,8 +521,168 @@ def settings_cases() -> list[dict]:
     return cases
 
 
+# -- driver monitor -------------------------------------------------------------------------------
+DM_STEP_MS = 50  # the monitor is updated every radar frame (20 Hz) ...
+DM_FRAME_MS = 100  # ... and driver frames arrive at 10 Hz
+HANDS, EYES, CLOSED, ENGAGED = (schema.DRIVER_HANDS_ON, schema.DRIVER_EYES_ON_ROAD, schema.DRIVER_EYES_CLOSED,
+                                schema.DRIVER_ENGAGED)
+ATTENTIVE_FLAGS = HANDS | EYES | ENGAGED
+
+
+def _driver_frames(spans, end_ms, until_ms=None):
+    """Driver frames every DM_FRAME_MS: spans is [(from_ms, flags)], the flags from then on."""
+    frames = []
+    for t in range(0, (end_ms if until_ms is None else until_ms) + 1, DM_FRAME_MS):
+        flags = [f for start, f in spans if start <= t][-1]
+        frames.append([t, flags])
+    return frames
+
+
+_KEYS = ("hands", "eyes", "drowsy", "vats", "locked", "hs", "terminal")
+_START = [alerts.NONE, alerts.NONE, alerts.NONE, alerts.NONE, 0, 0, 0]
+
+
+class _Story:
+    """Expected transitions of [hands, eyes, drowsy, vats, locked, high_sensitivity, terminal]:
+    events may be added in any order; each sets a value from its time on."""
+
+    def __init__(self):
+        self.events = []
+
+    def at(self, t_ms, **changes):
+        for key, value in changes.items():
+            self.events.append((t_ms, _KEYS.index(key), int(value)))
+        return self
+
+    def transitions(self):
+        state = list(_START)
+        out = [[0, list(state)]]
+        for t in sorted({e[0] for e in self.events}):
+            for when, index, value in self.events:
+                if when == t:
+                    state[index] = value
+            if state != out[-1][1]:
+                out.append([t, list(state)]) if t else out.__setitem__(0, [0, list(state)])
+        return out
+
+
+def _ladder(t_request, escalate_ms, s, last_ms):
+    """(time, level) of a hands-off / eyes-off request raised at t_request, never answered."""
+    t_warn = t_request + escalate_ms
+    for t, level in ((t_request, alerts.NOTICE), (t_warn, alerts.WARNING),
+                     (t_warn + s.dm_takeover_ms, alerts.TAKEOVER), (t_warn + s.dm_mrm_ms, alerts.EMERGENCY)):
+        if t <= last_ms:
+            yield t, level
+
+
+def _closed_for(story, t, closed_ms, s):
+    """Eyes closed from t for closed_ms, then open: the drowsy and eyes-off levels it raises and
+    clears. Returns when that episode first reached TAKEOVER (None if it did not)."""
+    end = t + closed_ms
+    marks = [(t + th, "drowsy", level) for th, level in ((s.microsleep_ms, alerts.WARNING), (s.sleep_ms, alerts.TAKEOVER),
+                                                           (s.unresponsive_closed_ms, alerts.EMERGENCY)) if th <= closed_ms]
+    marks += [(when, "eyes", level) for when, level in _ladder(t + s.eyes_off_request_ms, s.eyes_off_escalate_ms, s, end)]
+    for when, key, level in marks:
+        story.at(when, **{key: level})
+    story.at(end + s.attention_restore_ms, drowsy=alerts.NONE, eyes=alerts.NONE)
+    return min((when for when, _, level in marks if level >= alerts.TAKEOVER), default=None)
+
+
+def dm_cases() -> list[dict]:
+    """Driver stories, each with the transitions the settings call for (times in closed form)."""
+    s = Settings()
+    hold, restore = s.hs_hold_ms, s.attention_restore_ms
+    cases = []
+
+    def add(name, spans, end_ms, story, pins=(), until_ms=None, first_ms=0):
+        frames = [f for f in _driver_frames(spans, end_ms, until_ms) if f[0] >= first_ms]
+        cases.append({"kind": "dm", "name": name,
+                      "input": {"frames": frames, "end_ms": end_ms,
+                                "pins": [list(p) for p in pins]},
+                      "expect": {"transitions": story.transitions()}})
+
+    add("attentive driver: nothing at all", [(0, ATTENTIVE_FLAGS)], 20_000, _Story())
+    add("no driver frame for the first second: high sensitivity until the hold has passed",
+        [(0, ATTENTIVE_FLAGS)], 6_000, _Story().at(0, hs=1).at(1000 + hold, hs=0), until_ms=None, first_ms=1000)
+
+    t0, end = 1000, 20_000
+    st = _Story().at(t0, hs=1).at(t0 + s.vats_limit_ms, vats=alerts.WARNING)
+    for t, level in _ladder(t0 + s.eyes_off_request_ms, s.eyes_off_escalate_ms, s, end):
+        st.at(t, eyes=level, **({"terminal": 1} if level == alerts.TAKEOVER else {}))
+    add("eyes off the road for good: request, escalation, takeover, minimal-risk; VATS total too",
+        [(0, ATTENTIVE_FLAGS), (t0, HANDS | ENGAGED)], end, st)
+
+    t0, t1 = 5000, 9000
+    st = _Story().at(t0, hs=1).at(t0 + s.eyes_off_request_ms, eyes=alerts.NOTICE)
+    st.at(t1 + restore, eyes=alerts.NONE).at(t1 + restore + hold, hs=0)
+    add("looks at the phone for 4 s: a request, cleared once the gaze is back for 200 ms",
+        [(0, ATTENTIVE_FLAGS), (t0, HANDS | ENGAGED), (t1, ATTENTIVE_FLAGS)], 16_000, st)
+
+    t0, end = 1000, 40_000
+    st = _Story()
+    for t, level in _ladder(t0 + s.hands_off_request_ms + s.hands_off_eyes_on_extra_ms, s.hands_off_escalate_ms, s, end):
+        st.at(t, hands=level, hs=1, **({"terminal": 1} if level == alerts.TAKEOVER else {}))
+    add("hands off on an empty road, eyes on it: the longer R171 allowance, then the ladder",
+        [(0, ATTENTIVE_FLAGS), (t0, EYES | ENGAGED)], end, st)
+
+    t0, end = 4000, 15_000
+    st = _Story().at(t0, hs=1).at(t0 + s.vats_limit_ms, vats=alerts.WARNING)
+    reached = _closed_for(st, t0, end - t0 + 1, s)
+    st.events = [e for e in st.events if e[0] <= end]
+    st.at(reached, terminal=1)
+    add("falls asleep: microsleep, sleep escalates at once, unresponsive asks for a minimal-risk stop",
+        [(0, ATTENTIVE_FLAGS), (t0, HANDS | ENGAGED | CLOSED)], end, st)
+
+    t0, away, back, end = 4000, 2000, 1000, 23_000
+    spans = [(0, ATTENTIVE_FLAGS)]
+    st = _Story().at(t0, hs=1)
+    t, total = t0, 0
+    while t < end:
+        spans += [(t, HANDS | ENGAGED), (t + away, ATTENTIVE_FLAGS)]
+        before, total = total, total + away
+        if total >= s.vats_limit_ms:
+            st.at(t + max(0, s.vats_limit_ms - before), vats=alerts.WARNING)
+            if t + away + restore <= end:
+                st.at(t + away + restore, vats=alerts.NONE)
+        t += away + back
+    add("glances away 2 s in every 3 s: no single glance is long, the VATS total is", spans, end, st)
+
+    last, end = 2000, 10_000
+    stale = last + s.driver_stale_ms + DM_STEP_MS  # the first update that finds the data too old
+    st = _Story().at(stale, hs=1)
+    for t, level in _ladder(stale + s.eyes_off_request_ms, s.eyes_off_escalate_ms, s, end):
+        st.at(t, eyes=level)
+    for t, level in _ladder(stale + s.hands_off_request_ms, s.hands_off_escalate_ms, s, end):
+        st.at(t, hands=level)
+    add("the driver camera stops: stale data is unknown, hands and eyes timers run",
+        [(0, ATTENTIVE_FLAGS)], end, st, until_ms=last)
+
+    t0 = 4000
+    st = _Story().at(t0, hs=1).at(t0 + s.eyes_off_request_ms + DM_FRAME_MS, eyes=alerts.NOTICE)
+    add("a glance back shorter than 200 ms does not reset the eyes-off timer",
+        [(0, ATTENTIVE_FLAGS), (t0, HANDS | ENGAGED), (t0 + 2000, ATTENTIVE_FLAGS),
+         (t0 + 2000 + DM_FRAME_MS, HANDS | ENGAGED)], t0 + 5000, st)
+
+    t0, closed, opened = 4000, s.sleep_ms + 500, s.vats_reset_ms  # the reset keeps VATS out of it
+    spans = [(0, ATTENTIVE_FLAGS)]
+    st = _Story().at(t0, hs=1)
+    t = t0
+    for episode in range(1, s.lockout_after_n + 1):
+        spans += [(t, HANDS | ENGAGED | CLOSED), (t + closed, ATTENTIVE_FLAGS)]
+        reached = _closed_for(st, t, closed, s)
+        st.at(reached, terminal=episode, locked=episode >= s.lockout_after_n)
+        t += closed + opened
+    add("repeated sleep episodes lock assistance out for the rest of the drive", spans, t + 1000, st)
+
+    add("the hands-on pin counts as hands on the wheel",
+        [(0, EYES | ENGAGED)], 15_000, _Story(), pins=[(0, True)])
+    add("assistance not engaged: hands off is not asked about",
+        [(0, EYES)], 15_000, _Story())
+    return cases
+
+
 def build() -> list[dict]:
-    return wire_cases() + ttc_cases() + crc_cases() + settings_cases() + threat_cases()
+    return wire_cases() + ttc_cases() + crc_cases() + settings_cases() + threat_cases() + dm_cases()
 
 
 def write(path) -> list[dict]:

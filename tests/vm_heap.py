@@ -100,14 +100,15 @@ def tracked(threat, settings, iterations):
         for k in range(schema.MAX_TARGETS):
             words[4 * k + 2] = -(8000 + 600 * (i % 4) + 37 * k)  # closing changes: accel != 0
 
+    reactions = (settings.reaction_ms, settings.reaction_distracted_ms)  # attentive / distracted
     frame(0)
-    threat.assess(words, 0, schema.MAX_TARGETS, settings, 0, 0)
+    threat.assess(words, 0, schema.MAX_TARGETS, settings, 0, -1)
     gc.collect()
     gc.disable()
     before = gc.mem_alloc()
     for i in range(1, iterations + 1):
         frame(i)
-        threat.assess(words, 0, schema.MAX_TARGETS, settings, 50 * i, i & 7)
+        threat.assess(words, 0, schema.MAX_TARGETS, settings, 50 * i, reactions[i & 1])
     used = gc.mem_alloc() - before
     gc.enable()
     ok = True
@@ -115,11 +116,58 @@ def tracked(threat, settings, iterations):
     try:
         for i in range(iterations + 1, 2 * iterations + 1):
             frame(i)
-            threat.assess(words, 0, schema.MAX_TARGETS, settings, 50 * i, i & 7)
+            threat.assess(words, 0, schema.MAX_TARGETS, settings, 50 * i, reactions[i & 1])
     except MemoryError:
         ok = False
     micropython.heap_unlock()
     return used, ok, threat.ettc_ms != threat.ttc_ms
+
+
+_DM_FLAGS = (11, 9, 13, -1, -1, 2)  # per 20 s phase: attentive, eyes off, asleep, glancing, silent, pin only
+
+
+def _dm_step(i, dm, arbiter, settings):
+    """One 50 ms update. A plain function, not a closure: calling a MicroPython closure with more
+    than a few cells allocates its argument array, which would be the harness, not the firmware."""
+    t = 50 * i
+    phase = (i // 400) % 6
+    flags = _DM_FLAGS[phase]
+    if phase == 3:
+        flags = 9 if (i // 40) % 3 < 2 else 11  # 2 s away, 1 s back
+    if flags >= 0 and i % 2 == 0:
+        dm.on_frame(flags, t)
+    dm.update(t, phase == 5, settings)
+    dm.request(arbiter, t, settings.deescalate_hold_ms)
+    arbiter.decide()
+    return dm.reaction_ms(settings)
+
+
+def dm_heap(settings, steps):
+    """The driver monitor and the arbiter over `steps` 50 ms updates that walk every ladder
+    (eyes off to EMERGENCY, sleep, glances, stale data, the pin, lockout, VATS window sliding):
+    heap bytes allocated, and whether a heap-locked pass got through."""
+    from tkfw import alerts
+    from tkfw.dm import DriverMonitor
+
+    dm = DriverMonitor()
+    arbiter = alerts.Arbiter()
+    _dm_step(0, dm, arbiter, settings)
+    gc.collect()
+    gc.disable()
+    before = gc.mem_alloc()
+    for i in range(1, steps + 1):
+        _dm_step(i, dm, arbiter, settings)
+    used = gc.mem_alloc() - before
+    gc.enable()
+    ok = True
+    micropython.heap_lock()
+    try:
+        for i in range(steps + 1, 2 * steps + 1):
+            _dm_step(i, dm, arbiter, settings)
+    except MemoryError:
+        ok = False
+    micropython.heap_unlock()
+    return used, ok, dm.terminal, dm.locked_out
 
 
 def main():
@@ -136,6 +184,7 @@ def main():
     allocating = locked(dec, threat, settings, FRAME, iterations)
     total = received + assess + levels + consume
     tracked_bytes, tracked_lock_ok, ettc_ran = tracked(Threat(), settings, iterations // 10)
+    dm_bytes, dm_lock_ok, dm_terminal, dm_locked = dm_heap(settings, 4800)
     print(json.dumps({
         "iterations": iterations,
         "frame_len": len(FRAME),
@@ -148,6 +197,10 @@ def main():
         "tracked_bytes": tracked_bytes,
         "tracked_heap_lock_ok": tracked_lock_ok,
         "tracked_enhanced_ttc_ran": ettc_ran,
+        "dm_bytes": dm_bytes,
+        "dm_heap_lock_ok": dm_lock_ok,
+        "dm_terminal": dm_terminal,
+        "dm_locked_out": dm_locked,
     }))
 
 

@@ -1,5 +1,5 @@
-"""Runs on the MicroPython VM: the whole firmware loop (poll -> decode -> assess -> arbiter ->
-STATUS encode) over 64-target radar frames, with a fake I/O that replays /frames.bin.
+"""Runs on the MicroPython VM: the whole firmware loop (poll -> decode -> driver monitor -> assess ->
+arbiter -> STATUS encode) over 64-target radar frames and driver frames, with a fake I/O that replays /frames.bin.
 Prints one JSON line: frames handled, replies written, heap bytes allocated, heap_lock verdict."""
 
 import gc
@@ -30,6 +30,8 @@ class FakeIO:
         self.writes += 1
     def show(self, row):
         pass
+    def hands_on(self):
+        return False
     def service(self):
         pass
     def log(self, text):
@@ -69,6 +71,6 @@ def locked(polls):
     return True
 
 
-allocated, frames, replies = measure(2000)
+allocated, frames, replies = measure(4000)
 print(json.dumps({"frames": frames, "replies": replies, "heap_bytes": allocated,
                   "heap_lock_ok": locked(400), "rejected": fw.dec.rejected, "faults": fw.faults}))

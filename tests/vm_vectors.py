@@ -10,6 +10,7 @@ import sys
 from binascii import unhexlify
 
 from tkfw import schema, wire
+from tkfw.dm import DriverMonitor
 from tkfw.settings import SPEC, Settings, device_name
 from tkfw.ttc import Threat, level_for
 
@@ -120,14 +121,42 @@ def run_threat(inp):
         for k in range(len(targets)):
             for f in range(4):
                 words[4 * k + f] = targets[k][f]
-        threat.assess(words, 0, len(targets), settings, t_ms, inp["flags"])
+        reaction = settings.reaction_distracted_ms if inp["distracted"] else settings.reaction_ms
+        threat.assess(words, 0, len(targets), settings, t_ms, reaction)
         out.append([threat.target_id, threat.ttc_ms, threat.ettc_ms, threat.a_now_mm_s2,
                     threat.a_driver_mm_s2, threat.level])
         t_ms += 50
     return {"per_frame": out}
 
 
-RUNNERS = {"wire": run_wire, "ttc": run_ttc, "crc": run_crc, "settings": run_settings, "threat": run_threat}
+def run_dm(inp):
+    """Update every 50 ms (a radar frame), driver frames at their own times, the pin as given."""
+    settings = Settings()
+    dm = DriverMonitor()
+    frames = inp["frames"]
+    pins = inp["pins"]
+    fi = 0
+    pin = False
+    out = []
+    last = None
+    for t in range(0, inp["end_ms"] + 1, 50):
+        while fi < len(frames) and frames[fi][0] <= t:
+            dm.on_frame(frames[fi][1], frames[fi][0])
+            fi += 1
+        for when, value in pins:
+            if when <= t:
+                pin = value
+        dm.update(t, pin, settings)
+        state = [dm.hands_level, dm.eyes_level, dm.drowsy_level, dm.vats_level, int(dm.locked_out),
+                 int(dm.high_sensitivity), dm.terminal]
+        if state != last:
+            out.append([t, state])
+            last = state
+    return {"transitions": out}
+
+
+RUNNERS = {"wire": run_wire, "ttc": run_ttc, "crc": run_crc, "settings": run_settings, "threat": run_threat,
+           "dm": run_dm}
 
 
 def run(path, emit=print):

@@ -4,12 +4,19 @@ Alerts are data, not code (the openpilot events.py / alertmanager.py model): one
 (level, cause) with its priority and what every output does. The host imports this same table to
 build its expectations and to label reports. Causes are append-only (their index is on the wire).
 
-Outputs per level, escalating as UN R171 / R157 describe (visual, then audible, then haptic, then a
+Collision outputs, escalating as UN R171 / R157 describe (visual, then audible, then haptic, then a
 brake request):
 - NOTICE: amber LED, steady. Silent.
 - WARNING: red LED blinking 2 Hz, 2 kHz beeps.
 - TAKEOVER: red LED blinking 4 Hz, 2.5 kHz fast beeps, haptic pulses.
-- EMERGENCY: red LED steady, continuous 3 kHz tone, continuous haptic, brake request raised.
+- EMERGENCY: red LED steady, continuous 3 kHz tone, continuous haptic, brake request (AEB).
+Driver-monitor outputs (tkfw.dm) use lower, slower chimes so a driver can tell "look at the road"
+from "brake now": NOTICE is a blinking amber request, WARNING adds a 1 kHz chime, TAKEOVER a red
+LED, haptic pulses and 1.5 kHz beeps, EMERGENCY (unresponsive driver) a minimal-risk request:
+brake to a stop at <= 4 m/s^2 with the hazard lights (UN R157 minimal-risk manoeuvre).
+
+Priority = 10 x level + a rank per cause, so a higher level always wins and, at the same level,
+collision > drowsy > eyes_off > vats > hands_off > lockout.
 """
 
 from tkfw.compat import const, ticks_diff  # frame time t_ms wraps at 2**30 like ticks
@@ -23,12 +30,21 @@ LEVELS = ("NONE", "NOTICE", "WARNING", "TAKEOVER", "EMERGENCY")
 
 CAUSE_NONE = const(0)
 CAUSE_COLLISION = const(1)
-CAUSES = ("none", "collision")
+CAUSE_HANDS_OFF = const(2)  # hands off the wheel while assistance is engaged (UN R171)
+CAUSE_EYES_OFF = const(3)  # continuous gaze away from the road (Euro NCAP long distraction)
+CAUSE_VATS = const(4)  # repeated glances away: visual attention time sharing (Euro NCAP)
+CAUSE_DROWSY = const(5)  # eyes closed: microsleep, sleep (Euro NCAP)
+CAUSE_LOCKOUT = const(6)  # assistance locked out after repeated terminal alerts (until restart)
+CAUSES = ("none", "collision", "hands_off", "eyes_off", "vats", "drowsy", "lockout")
 
 OUT_VISUAL = const(1)
 OUT_AUDIBLE = const(2)
 OUT_HAPTIC = const(4)
-OUT_BRAKE = const(8)
+OUT_BRAKE = const(8)  # brake request: emergency braking (AEB)
+OUT_MRM = const(16)  # minimal-risk request: brake to a stop at <= 4 m/s^2, hazard lights on
+
+BRAKE_AEB = const(1)  # values of the BRAKE column
+BRAKE_MRM = const(2)
 
 # Column indices of TABLE rows.
 LEVEL = const(0)
@@ -42,17 +58,41 @@ TONE_ON_MS = const(7)
 TONE_OFF_MS = const(8)  # 0 = continuous
 HAPTIC_ON_MS = const(9)  # 0 = none
 HAPTIC_OFF_MS = const(10)  # 0 = continuous while on
-BRAKE = const(11)  # 1 raises the brake-request output
+BRAKE = const(11)  # 0 none, BRAKE_AEB brake request, BRAKE_MRM minimal-risk stop + hazards
 MIN_DURATION_MS = const(12)  # shown at least this long once raised
 CREATION_DELAY_MS = const(13)  # condition must hold this long before the alert is raised
 
 TABLE = (
     # level      cause            prio led on  off  tone on   off  hapt off brake min  delay
     (NONE, CAUSE_NONE, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
-    (NOTICE, CAUSE_COLLISION, 10, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1000, 0),
-    (WARNING, CAUSE_COLLISION, 20, 2, 250, 250, 2000, 150, 350, 0, 0, 0, 1000, 0),
-    (TAKEOVER, CAUSE_COLLISION, 30, 2, 125, 125, 2500, 100, 100, 200, 200, 0, 1000, 0),
-    (EMERGENCY, CAUSE_COLLISION, 40, 2, 0, 0, 3000, 0, 0, 1000, 0, 1, 1000, 0),
+    (NOTICE, CAUSE_COLLISION, 15, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1000, 0),
+    (WARNING, CAUSE_COLLISION, 25, 2, 250, 250, 2000, 150, 350, 0, 0, 0, 1000, 0),
+    (TAKEOVER, CAUSE_COLLISION, 35, 2, 125, 125, 2500, 100, 100, 200, 200, 0, 1000, 0),
+    (EMERGENCY, CAUSE_COLLISION, 45, 2, 0, 0, 3000, 0, 0, 1000, 0, BRAKE_AEB, 1000, 0),
+    (WARNING, CAUSE_DROWSY, 24, 1, 250, 250, 1000, 200, 800, 0, 0, 0, 1000, 0),
+    (TAKEOVER, CAUSE_DROWSY, 34, 2, 125, 125, 1500, 150, 150, 300, 300, 0, 1000, 0),
+    (EMERGENCY, CAUSE_DROWSY, 44, 2, 0, 0, 1500, 500, 500, 1000, 0, BRAKE_MRM, 1000, 0),
+    (NOTICE, CAUSE_EYES_OFF, 13, 1, 500, 500, 0, 0, 0, 0, 0, 0, 1000, 0),
+    (WARNING, CAUSE_EYES_OFF, 23, 1, 250, 250, 1000, 200, 800, 0, 0, 0, 1000, 0),
+    (TAKEOVER, CAUSE_EYES_OFF, 33, 2, 125, 125, 1500, 150, 150, 300, 300, 0, 1000, 0),
+    (EMERGENCY, CAUSE_EYES_OFF, 43, 2, 0, 0, 1500, 500, 500, 1000, 0, BRAKE_MRM, 1000, 0),
+    (WARNING, CAUSE_VATS, 22, 1, 250, 250, 1000, 200, 800, 0, 0, 0, 1000, 0),
+    (NOTICE, CAUSE_HANDS_OFF, 11, 1, 500, 500, 0, 0, 0, 0, 0, 0, 1000, 0),
+    (WARNING, CAUSE_HANDS_OFF, 21, 1, 250, 250, 1000, 200, 800, 0, 0, 0, 1000, 0),
+    (TAKEOVER, CAUSE_HANDS_OFF, 31, 2, 125, 125, 1500, 150, 150, 300, 300, 0, 1000, 0),
+    (EMERGENCY, CAUSE_HANDS_OFF, 41, 2, 0, 0, 1500, 500, 500, 1000, 0, BRAKE_MRM, 1000, 0),
+    (NOTICE, CAUSE_LOCKOUT, 10, 1, 250, 1750, 0, 0, 0, 0, 0, 0, 1000, 0),
+)
+
+# The levels each cause can ask for (every one has its TABLE row; tests check both ways).
+CAUSE_LEVELS = (
+    (),  # none
+    (NOTICE, WARNING, TAKEOVER, EMERGENCY),  # collision: tkfw.ttc
+    (NOTICE, WARNING, TAKEOVER, EMERGENCY),  # hands_off: tkfw.dm ladder
+    (NOTICE, WARNING, TAKEOVER, EMERGENCY),  # eyes_off: tkfw.dm ladder
+    (WARNING,),  # vats
+    (WARNING, TAKEOVER, EMERGENCY),  # drowsy: microsleep, sleep, unresponsive
+    (NOTICE,),  # lockout
 )
 
 
@@ -73,8 +113,10 @@ def outputs_of(row):
         bits |= OUT_AUDIBLE
     if row[HAPTIC_ON_MS]:
         bits |= OUT_HAPTIC
-    if row[BRAKE]:
+    if row[BRAKE] == BRAKE_AEB:
         bits |= OUT_BRAKE
+    elif row[BRAKE] == BRAKE_MRM:
+        bits |= OUT_MRM
     return bits
 
 

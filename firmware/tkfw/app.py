@@ -4,6 +4,7 @@ I/O is duck-typed (micropython-lib style): `io` provides
     read_into(buf, start, count, timeout_us) -> bytes placed at buf[start:], at most count
     write(buf, count)                         -> send buf[0:count]
     show(row)                                 -> drive LED/buzzer/haptic/brake for an alert row
+    hands_on()                                -> True while the board's hands-on input is pressed
     service()                                 -> called every loop pass (blink patterns, watchdog)
     ticks_us()                                -> the board's microsecond clock (MicroPython ticks:
                                                  wraps at 2**30, compare with ticks_diff only)
@@ -16,6 +17,7 @@ and may go faster than real time; ticks_us is used only to stamp receipt and pro
 
 from tkfw import VERSION, alerts, schema
 from tkfw.compat import const, ticks_diff
+from tkfw.dm import DriverMonitor
 from tkfw.settings import SPEC, Settings
 from tkfw.ttc import Threat
 from tkfw.wire import Decoder, Encoder
@@ -35,6 +37,7 @@ _B_RADAR_N = _HDR + _RADAR["n_targets"][0]
 _W_TARGETS = _word(schema.RADAR_TARGETS_AT)
 _DRIVER, _ = schema.layout(schema.MESSAGES[schema.T_DRIVER][1])
 _B_DRIVER_FLAGS = _HDR + _DRIVER["flags"][0]
+_W_DRIVER_T = _word(_DRIVER["t_ms"][0])
 _W_PING_TOKEN = _word(schema.layout(schema.MESSAGES[schema.T_PING][1])[0]["token"][0])
 _CFG_SET, _ = schema.layout(schema.MESSAGES[schema.T_CONFIG_SET][1])
 _B_CFG_KEY = _HDR + _CFG_SET["key"][0]
@@ -68,6 +71,7 @@ class Firmware:
         self.settings = Settings()
         self.dec = Decoder()
         self.enc = Encoder()
+        self.dm = DriverMonitor()
         self.new_drive()
         self.faults = 0
         self.last_proc_us = 0
@@ -80,7 +84,7 @@ class Firmware:
         """Forget the previous drive's threat, alerts and driver state (start-up, new session)."""
         self.threat = Threat()
         self.arbiter = alerts.Arbiter()
-        self.driver_flags = 0
+        self.dm.new_drive()
 
     # -- input -------------------------------------------------------------------------------
     def poll(self, timeout_us=_POLL_US):
@@ -111,8 +115,14 @@ class Firmware:
         buf = dec.buf
         words = dec.words
         if msg_type == schema.T_DRIVER:
-            self.driver_flags = buf[_B_DRIVER_FLAGS]
-        elif msg_type == schema.T_PING:
+            t_ms = words[_W_DRIVER_T]
+            self.dm.on_frame(buf[_B_DRIVER_FLAGS], t_ms)
+            self.dm.update(t_ms, self.io.hands_on(), self.settings)
+            dec.processed += 1
+            self._decide(seq, t_ms, rx_ticks)
+            dec.consume()
+            return
+        if msg_type == schema.T_PING:
             self._send_pong(words[_W_PING_TOKEN], rx_ticks)
         elif msg_type == schema.T_INFO_REQ:
             dec.reset_counters()  # a new session: the host restarts its seq series
@@ -145,18 +155,25 @@ class Firmware:
         seq = dec.seq()
         settings = self.settings
         threat = self.threat
+        dm = self.dm
         # Levels come from TTC and required deceleration, confirmed over frames (tkfw.ttc); the
-        # reaction time assumed follows the latest driver frame (none yet counts as inattentive).
-        ttc_ms = threat.assess(words, _W_TARGETS, count, settings, t_ms, self.driver_flags)
-        arbiter = self.arbiter
-        arbiter.request(alerts.CAUSE_COLLISION, threat.level, t_ms, settings.deescalate_hold_ms)
+        # reaction time assumed is the driver monitor's (longer while distracted or unknown).
+        dm.update(t_ms, self.io.hands_on(), settings)
+        threat.assess(words, _W_TARGETS, count, settings, t_ms, dm.reaction_ms(settings))
+        self.arbiter.request(alerts.CAUSE_COLLISION, threat.level, t_ms, settings.deescalate_hold_ms)
         dec.processed += 1
-        if arbiter.decide():
-            self.io.show(arbiter.row)
-            self._send_alert(seq, t_ms, ttc_ms, rx_ticks)
+        self._decide(seq, t_ms, rx_ticks)
         self.last_proc_us = ticks_diff(self.ticks_us(), rx_ticks)
         self._send_status(seq, rx_ticks)
         dec.consume()
+
+    def _decide(self, seq, t_ms, rx_ticks):
+        """Driver-monitor requests join the collision one; the arbiter picks what is shown."""
+        arbiter = self.arbiter
+        self.dm.request(arbiter, t_ms, self.settings.deescalate_hold_ms)
+        if arbiter.decide():
+            self.io.show(arbiter.row)
+            self._send_alert(seq, t_ms, self.threat.ttc_ms, rx_ticks)
 
     # -- output ------------------------------------------------------------------------------
     def _send_alert(self, seq, t_ms, ttc_ms, rx_ticks):
@@ -190,6 +207,8 @@ class Firmware:
         enc.put_i32(off["skipped_bytes"][0], dec.skipped_bytes)
         enc.put_i32(off["ttc_ms"][0], self.threat.ttc_ms)
         enc.put_i32(off["rx_ticks_us"][0], rx_ticks)
+        enc.put_u8(off["dm_flags"][0], self.dm.status)
+        enc.put_u8(off["dm_terminal"][0], self.dm.terminal)
         self.io.write(enc.buf, enc.finish(end))
 
     def _send_pong(self, token, rx_ticks):

@@ -33,6 +33,8 @@ class IO:
         self._led_amber = machine.Pin(pins["led_amber"], machine.Pin.OUT)
         self._haptic = machine.Pin(pins["haptic"], machine.Pin.OUT)
         self._brake = machine.Pin(pins["brake"], machine.Pin.OUT)
+        self._hazard = machine.Pin(pins["hazard"], machine.Pin.OUT)
+        self._hands = machine.Pin(pins["hands_on"], machine.Pin.IN, machine.Pin.PULL_UP)
         self._buzzer = machine.PWM(machine.Pin(pins["buzzer"]))
         self._buzzer.duty_u16(0)
         self._row = None
@@ -62,8 +64,12 @@ class IO:
     def show(self, row):
         self._row = row
         self._since = ticks_ms()
-        self._brake.value(row[11])
+        self._brake.value(1 if row[11] == 1 else 0)  # tkfw.alerts BRAKE_AEB
+        self._hazard.value(1 if row[11] == 2 else 0)  # BRAKE_MRM: minimal-risk stop, hazards on
         self.service()
+
+    def hands_on(self):
+        return self._hands.value() == 0  # button or touch pad pulls the pin to GND
 
     def service(self):
         row = self._row

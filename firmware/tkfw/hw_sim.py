@@ -38,6 +38,9 @@ class IO:
         # level, cause, led, led on/off ms, tone Hz, tone on/off ms, haptic on/off ms, brake
         simio.output(row[0], row[1], row[3], row[4], row[5], row[6], row[7], row[8], row[9], row[10], row[11])
 
+    def hands_on(self):
+        return False  # the sim board has no hands-on pin: the host's driver frames say it
+
     def service(self):
         simio.alive()
 

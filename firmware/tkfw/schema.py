@@ -92,7 +92,7 @@ MESSAGES = {
         ("ttc_ms", "i", "ms, device TTC of the threat; -1 when nothing closes in"),
         ("proc_us", "I", "us, device time from frame receipt to this alert"),
         ("t_ms", "I", "ms, scenario time of the causing frame"),
-        ("outputs", "B", "bit0 visual, bit1 audible, bit2 haptic, bit3 brake request"),
+        ("outputs", "B", "bit0 visual, bit1 audible, bit2 haptic, bit3 brake request (AEB), bit4 minimal-risk request"),
         ("reserved", "B", "reserved, 0"),
         ("reserved2", "H", "reserved, 0"),
         ("rx_ticks_us", "I", "us, device ticks_us when the causing frame was complete"),
@@ -109,6 +109,10 @@ MESSAGES = {
         ("skipped_bytes", "I", "diagnostic: bytes discarded while hunting for a header"),
         ("ttc_ms", "i", "ms, TTC of the current threat; -1 when none"),
         ("rx_ticks_us", "I", "us, device ticks_us when that frame was complete"),
+        ("dm_flags", "B", "driver monitor: bit0 hands on, bit1 eyes on road, bit2 eyes closed, bit3 driver "
+                          "data fresh, bit4 engaged, bit5 high sensitivity, bit6 locked out, bit7 hands-on pin"),
+        ("dm_terminal", "B", "driver-monitor episodes that reached TAKEOVER this drive"),
+        ("reserved3", "H", "reserved, 0"),
     )),
     T_PONG: ("pong", (
         ("token", "I", "the PING token"),
@@ -117,11 +121,11 @@ MESSAGES = {
     )),
     T_CONFIG: ("config", (
         ("key", "B", "setting index"),
-        ("status", "B", "0 ok, 1 unknown key, 2 out of range, 3 below safety floor"),
+        ("status", "B", "0 ok, 1 unknown key, 2 out of range, 3 below safety floor, 4 above safety ceiling"),
         ("reserved", "H", "reserved, 0"),
         ("value", "i", "value now in force (device unit)"),
         ("lo", "i", "lowest allowed value (the safety floor where one applies)"),
-        ("hi", "i", "highest allowed value"),
+        ("hi", "i", "highest allowed value (the safety ceiling where one applies)"),
     )),
 }
 
@@ -137,6 +141,7 @@ CONFIG_OK = const(0)
 CONFIG_UNKNOWN_KEY = const(1)
 CONFIG_OUT_OF_RANGE = const(2)
 CONFIG_BELOW_FLOOR = const(3)
+CONFIG_ABOVE_CEILING = const(4)
 
 DRIVER_HANDS_ON = const(1)
 DRIVER_EYES_ON_ROAD = const(2)

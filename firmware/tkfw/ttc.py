@@ -37,9 +37,8 @@ _T_MASK = const(0x3FFFFFFF)  # frame time t_ms wraps at 2**30
 _ROOT_MAX = const(32767)  # largest root of a small int; its square is still one
 _SLOTS = const(128)  # track table size: a power of two >= 2 x MAX_TARGETS keeps probes short
 _SLOT_MASK = const(127)
-_ATTENTIVE = const(3)  # schema.DRIVER_HANDS_ON | schema.DRIVER_EYES_ON_ROAD
 
-if schema.DRIVER_HANDS_ON | schema.DRIVER_EYES_ON_ROAD != _ATTENTIVE or schema.MAX_TARGETS * 2 > _SLOTS:
+if schema.MAX_TARGETS * 2 > _SLOTS:
     raise ImportError("tkfw.ttc constants out of step with tkfw.schema")
 
 
@@ -145,13 +144,6 @@ def level_with_decel(ttc_level, a_now_mm_s2, a_driver_mm_s2, settings):
     return level
 
 
-def reaction_ms_for(driver_flags, settings):
-    """Reaction time to assume: longer (high sensitivity) unless hands on, eyes on road, eyes open."""
-    if driver_flags & _ATTENTIVE == _ATTENTIVE and not driver_flags & schema.DRIVER_EYES_CLOSED:
-        return settings.reaction_ms
-    return settings.reaction_distracted_ms
-
-
 class _Tracks:
     """Per-track history of one frame: open addressing on the track id, made once.
 
@@ -211,14 +203,18 @@ class Threat:
         self._prev = _Tracks()
         self._gen = 0
 
-    def assess(self, words, first_word, count, settings, t_ms=0, driver_flags=_ATTENTIVE):
-        """Assess `count` target records from words[first_word]; return the threat's plain TTC."""
+    def assess(self, words, first_word, count, settings, t_ms=0, reaction_ms=-1):
+        """Assess `count` target records from words[first_word]; return the threat's plain TTC.
+
+        reaction_ms: the driver reaction the deceleration rows assume (tkfw.dm: longer while the
+        driver is distracted); -1 means settings.reaction_ms.
+        """
         half_width = settings.lane_half_width_mm
         closing_min = settings.closing_min_mm_s
         margin = settings.stop_margin_mm
         switch = settings.switch_margin_mm
         confirm = settings.confirm_n
-        reaction = reaction_ms_for(driver_flags, settings)
+        reaction = reaction_ms if reaction_ms >= 0 else settings.reaction_ms
         self.reaction_ms = reaction
         # Swap the history tables (a rotation of two names: no tuple is built).
         prev = self._cur

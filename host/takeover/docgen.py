@@ -47,8 +47,9 @@ def protocol_messages() -> str:
 def settings_table() -> str:
     rows = ["| # | setting | default | allowed | device value | why |", "|---|---|---|---|---|---|"]
     for key, (name, default, unit, lo, hi, safety, why) in enumerate(settings.SPEC):
-        floor = " (**safety floor**)" if safety else ""
-        rows.append(f"| {key} | `{name}` | {default:g} {unit} | {lo:g}{floor} .. {hi:g} | "
+        floor = " (**safety floor**)" if safety == settings.FLOOR else ""
+        ceiling = " (**safety ceiling**)" if safety == settings.CEILING else ""
+        rows.append(f"| {key} | `{name}` | {default:g} {unit} | {lo:g}{floor} .. {hi:g}{ceiling} | "
                     f"`{settings.device_name(name)}` | {why} |")
     return "\n".join(rows)
 
@@ -81,9 +82,36 @@ def builtin_scenarios() -> str:
     return "\n".join(rows)
 
 
+def dm_timeline() -> str:
+    """When each driver-monitor alert comes for a driver who never responds, from the settings."""
+    st = settings.Settings()
+
+    def ladder(request_s, escalate_s):
+        warn = request_s + escalate_s
+        return [("NOTICE", request_s), ("WARNING", warn), ("TAKEOVER", warn + st.dm_takeover_s),
+                ("EMERGENCY + minimal-risk request", warn + st.dm_mrm_s)]
+
+    stories = [
+        ("hands off, eyes on the road (assistance engaged)",
+         ladder(st.hands_off_request_s + st.hands_off_eyes_on_extra_s, st.hands_off_escalate_s)),
+        ("hands off, eyes off the road", ladder(st.hands_off_request_s, st.hands_off_escalate_s)),
+        ("eyes off the road (hands on)", ladder(st.eyes_off_request_s, st.eyes_off_escalate_s)),
+        ("eyes closed", [("WARNING (microsleep)", st.microsleep_s), ("TAKEOVER (sleep)", st.sleep_s),
+                         ("EMERGENCY + minimal-risk request (unresponsive)", st.unresponsive_closed_s)]),
+        (f"glances away adding up to {st.vats_limit_s:g} s within {st.vats_window_s:g} s (VATS)",
+         [("WARNING", st.vats_limit_s)]),
+    ]
+    rows = ["| the driver ... | alert | after (s, from the start of the condition) |", "|---|---|---|"]
+    for what, steps in stories:
+        for k, (level, t) in enumerate(steps):
+            rows.append(f"| {what if k == 0 else ''} | {level} | {t:g} |")
+    return "\n".join(rows)
+
+
 SECTIONS = {
     "protocol.md": {"messages": protocol_messages, "settings": settings_table, "alerts": alert_table},
     "scenarios.md": {"builtins": builtin_scenarios},
+    "driver-monitor.md": {"timeline": dm_timeline, "alerts": alert_table},
 }
 
 
@@ -101,13 +129,13 @@ def outcomes() -> str:
     from takeover.device import Device
     from takeover.runner import Pace, run_scenario
 
-    rows = ["| scenario | verdict | highest alert | first WARNING+ at true TTC | collision | impact speed | "
+    rows = ["| scenario | verdict | highest alert | first collision WARNING+ at true TTC | collision | impact speed | "
             "closest gap | impact without any reaction | score band (driver absent) |",
             "|---|---|---|---|---|---|---|---|---|"]
     with Device("sim") as dev:
         for name in scenarios.builtin_names():
             run = run_scenario(dev, scenarios.load(name), Pace(lockstep=True))
-            first = next((a for a in run.alerts if a["level"] in alerts.LEVELS
+            first = next((a for a in run.alerts if a["level"] in alerts.LEVELS and a["cause"] == "collision"
                           and alerts.LEVELS.index(a["level"]) >= alerts.WARNING), None)
             o = run.outcome
             warn = "-" if first is None or first["ttc_s"] is None else f"{first['ttc_s']:.2f} s"

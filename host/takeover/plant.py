@@ -2,12 +2,17 @@
 
 Positions are metres along the road from the ego's front bumper at t = 0; a target's `x_m` is its
 rear. The loop closes through the firmware's alerts:
-- the reference driver (scenario [driver]) starts braking `reaction_s` after the first alert at or
-  above `reacts_to`, at `brake_mps2` (defaults from UN R157: 1.2 s, 7.6 m/s^2);
-- the brake request (EMERGENCY's brake output) is applied by the plant after the actuator delay at
-  the AEB deceleration (scenario [aeb]; defaults 0.2 s, 8.3 m/s^2 = R157 reference AEB 0.85 g),
-  and released the same delay after the firmware withdraws it.
-The ego's deceleration is the larger of the two. Integration is explicit Euler at `substeps` per
+- the reference driver (scenario [driver]) starts braking after the first collision alert at or
+  above `reacts_to`, at `brake_mps2` (defaults from UN R157: 1.2 s, 7.6 m/s^2). Driver-monitor
+  alerts ask for attention, not braking, so they never trigger it. The reaction takes `reaction_s`,
+  or `reaction_distracted_s` (2.0 s, Green 2000) when the driver timeline has the eyes off the
+  road or closed as the alert arrives;
+- the brake request (collision EMERGENCY) is applied by the plant after the actuator delay at the
+  AEB deceleration (scenario [aeb]; defaults 0.2 s, 8.3 m/s^2 = R157 reference AEB 0.85 g), and
+  released the same delay after the firmware withdraws it;
+- the minimal-risk request (driver-monitor EMERGENCY: unresponsive driver) is applied the same way
+  at `mrm_decel_mps2` (default 3 m/s^2; R157 caps a minimal-risk manoeuvre at 4 m/s^2).
+The ego's deceleration is the largest of the three. Integration is explicit Euler at `substeps` per
 radar frame.
 """
 
@@ -16,7 +21,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from tkfw.alerts import LEVELS
+from tkfw.alerts import CAUSES, CAUSE_COLLISION, LEVELS, OUT_BRAKE, OUT_MRM
 
 from takeover.scenario import Scenario, Target
 
@@ -70,24 +75,43 @@ class Plant:
         self.driver_brake_at_s: float | None = None  # when the reference driver's foot lands
         self.driver_reacted_to: str | None = None
         self._brake_changes: list[tuple[float, bool]] = []  # (effective time, requested)
+        self._mrm_changes: list[tuple[float, bool]] = []
         self.aeb_active = False
+        self.mrm_active = False
         self.stopped_t_s: float | None = None
 
     # -- the loop closes here ---------------------------------------------------------------
-    def on_alert(self, t_s: float, level: str, brake_request: bool) -> None:
-        """An alert reached the host at scenario time t_s."""
-        reacts_to = self.driver.reacts_to
-        if (self.driver_brake_at_s is None and reacts_to != "never" and level in LEVELS
-                and LEVELS.index(level) >= LEVELS.index(reacts_to)):
-            self.driver_brake_at_s = t_s + self.driver.reaction_s
+    def driver_state(self, t_s: float) -> dict:
+        """What the driver frames say at t_s: the scenario's timeline, except that a reference
+        driver who has started braking for a collision alert is looking at the road, hands on."""
+        state = self.driver.state_at(t_s)
+        if self.driver_brake_at_s is not None and t_s >= self.driver_brake_at_s:
+            state = {**state, "hands_on": True, "eyes_on_road": True, "eyes_closed": False}
+        return state
+
+    def on_alert(self, t_s: float, level: str, cause: str, outputs: int) -> None:
+        """An alert (level and cause names, ALERT outputs bits) reached the host at scenario time t_s."""
+        driver = self.driver
+        reacts_to = driver.reacts_to
+        if (self.driver_brake_at_s is None and reacts_to != "never" and cause == CAUSES[CAUSE_COLLISION]
+                and level in LEVELS and LEVELS.index(level) >= LEVELS.index(reacts_to)):
+            state = driver.state_at(t_s)
+            distracted = state["eyes_closed"] or not state["eyes_on_road"]
+            self.driver_brake_at_s = t_s + (driver.reaction_distracted_s if distracted else driver.reaction_s)
             self.driver_reacted_to = level
         if self.aeb.enabled:
-            self._brake_changes.append((t_s + self.aeb.delay_s, brake_request))
+            effective_s = t_s + self.aeb.delay_s
+            self._brake_changes.append((effective_s, bool(outputs & OUT_BRAKE)))
+            self._mrm_changes.append((effective_s, bool(outputs & OUT_MRM)))
 
     def _ego_decel(self, t_s: float) -> float:
         while self._brake_changes and self._brake_changes[0][0] <= t_s:
             self.aeb_active = self._brake_changes.pop(0)[1]
+        while self._mrm_changes and self._mrm_changes[0][0] <= t_s:
+            self.mrm_active = self._mrm_changes.pop(0)[1]
         decel = self.aeb.decel_mps2 if self.aeb_active else 0.0
+        if self.mrm_active:
+            decel = max(decel, self.aeb.mrm_decel_mps2)
         if self.driver_brake_at_s is not None and t_s >= self.driver_brake_at_s:
             decel = max(decel, self.driver.brake_mps2)
         return decel
@@ -99,9 +123,10 @@ class Plant:
                 return
             t = self.t_s
             decel = self._ego_decel(t)
+            moving = self.ego.v_mps > 0.0
             self.ego.v_mps = max(0.0, self.ego.v_mps - decel * h)
             self.ego.x_m += self.ego.v_mps * h
-            if self.ego.v_mps == 0.0 and self.stopped_t_s is None:
+            if moving and self.ego.v_mps == 0.0:  # came to a stop (an ego parked from t = 0 never does)
                 self.stopped_t_s = t
             for target in self.targets:
                 target.step(t, h)

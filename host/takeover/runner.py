@@ -7,6 +7,12 @@ Pacing:
   raises the same alerts at the same scenario times.
 - lockstep: the next frame leaves as soon as the device has answered the last (its STATUS).
 
+Driver frames stream at [driver] driver_hz from t = 0, interleaved with the radar frames in
+scenario time (a driver frame goes first when both fall on the same millisecond, so that radar
+frame sees the fresh driver state). The firmware treats driver data older than about half a
+second as unknown, so one frame at the start is not enough. They get no reply: in lockstep they
+are sent without waiting.
+
 Closed loop: the plant (takeover.plant) applies each alert at the scenario time of the frame that
 caused it, whatever the pace, so real time, --speed and --lockstep give the same outcome.
 
@@ -22,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tkfw import schema
-from tkfw.alerts import CAUSES, LEVELS, OUT_BRAKE
+from tkfw.alerts import CAUSES, LEVELS
 
 from takeover.codec import Message
 from takeover.device import Device
@@ -34,16 +40,32 @@ DRIVER_ATTENTIVE = schema.DRIVER_HANDS_ON | schema.DRIVER_EYES_ON_ROAD | schema.
 STOPPED_HOLD_S = 1.0  # a run ends this long after the ego has come to a stop
 
 
-def driver_flags(driver) -> int:
-    """The driver frame flags for a scenario's [driver] state."""
-    flags = schema.DRIVER_ENGAGED
-    if driver.hands_on:
+def driver_flags(state: dict) -> int:
+    """The driver frame flags for a driver state (takeover.plant.Plant.driver_state)."""
+    flags = 0
+    if state["hands_on"]:
         flags |= schema.DRIVER_HANDS_ON
-    if driver.eyes_on_road:
+    if state["eyes_on_road"]:
         flags |= schema.DRIVER_EYES_ON_ROAD
-    if driver.eyes_closed:
+    if state["eyes_closed"]:
         flags |= schema.DRIVER_EYES_CLOSED
+    if state["engaged"]:
+        flags |= schema.DRIVER_ENGAGED
     return flags
+
+
+def frame_schedule(scenario: Scenario) -> list[tuple[float, bool]]:
+    """(scenario time, is_radar) of every frame a run sends, in sending order.
+
+    Radar frames at radar_hz and driver frames at driver_hz, both from t = 0 to the last radar
+    frame; ordered by the millisecond they carry on the wire, a driver frame first on a tie."""
+    n_radar = int(round(scenario.duration_s * scenario.radar_hz)) + 1
+    end_s = (n_radar - 1) / scenario.radar_hz
+    hz = scenario.driver.driver_hz
+    n_driver = int(end_s * hz + 1e-9) + 1
+    frames = [(k / scenario.radar_hz, True) for k in range(n_radar)]
+    frames += [(j / hz, False) for j in range(n_driver)]
+    return sorted(frames, key=lambda f: (round(f[0] * 1000), f[1]))
 
 
 @dataclass
@@ -76,11 +98,13 @@ class Run:
     max_level: str = "NONE"
 
     def to_json(self) -> dict:
+        driver = self.scenario.driver
         return {
             "name": self.scenario.name, "passed": self.passed, "failures": self.failures,
             "warnings": self.warnings, "port": self.port, "board": self.board, "firmware": self.firmware,
             "pace": self.pace, "frames": self.frames, "alerts": self.alerts, "latency_us": self.latency_us,
             "frame_latency_us": self.frame_latency_us, "floor_us": self.floor_us, "outcome": self.outcome, "max_level": self.max_level,
+            "driver": {"driver_hz": driver.driver_hz, "timeline": driver.timeline()},
         }
 
 
@@ -133,14 +157,15 @@ class _Collector:
             self.alert_latency.append(latency_ns)
         ttc_ms = msg["ttc_ms"]
         level = LEVELS[msg["level"]] if msg["level"] < len(LEVELS) else str(msg["level"])
+        cause = CAUSES[msg["cause"]] if msg["cause"] < len(CAUSES) else str(msg["cause"])
         if sent is not None:
             # The plant acts at the causing frame's scenario time, so every pace gives the same
             # closed loop; the link latency (well under a frame) is measured, not simulated.
-            self.plant.on_alert(sent[1], level, bool(msg["outputs"] & OUT_BRAKE))
+            self.plant.on_alert(sent[1], level, cause, msg["outputs"])
         self.run.alerts.append({
             "t_s": None if t_s is None else round(t_s, 3),
             "level": level,
-            "cause": CAUSES[msg["cause"]] if msg["cause"] < len(CAUSES) else str(msg["cause"]),
+            "cause": cause,
             "frame_seq": msg["frame_seq"],
             "device_ttc_s": None if ttc_ms < 0 else ttc_ms / 1000,
             "latency_us": None if latency_ns is None else round(latency_ns / 1000, 1),
@@ -173,14 +198,29 @@ def run_scenario(dev: Device, scenario: Scenario, pace: Pace = Pace(), progress=
     run.warnings += hello.mismatches()
     plant = Plant(scenario)
     dt = 1.0 / scenario.radar_hz
-    n_frames = int(round(scenario.duration_s * scenario.radar_hz)) + 1
+    schedule = frame_schedule(scenario)
+    n_radar = sum(is_radar for _, is_radar in schedule)
     start_ns = time.perf_counter_ns()
     col = _Collector(run, start_ns, pace, plant)
-    dev.send("driver", t_ms=0, flags=driver_flags(scenario.driver))
-    for k in range(n_frames):
-        t_s = k * dt
+    k = 0  # radar frames sent
+    for t_s, is_radar in schedule:
+        if is_radar and k > 0:
+            # The plant advances one radar period just before the next radar frame: a driver
+            # frame in between sees the state at the last radar frame. Its alert can arrive after
+            # this step (no reply is awaited); the plant still dates it at the driver frame, so
+            # the outcome does not depend on the pace while the actuator delay and the reaction
+            # time exceed one radar period.
+            plant.step(dt)
+            if plant.collided or (plant.stopped_t_s is not None and plant.t_s - plant.stopped_t_s >= STOPPED_HOLD_S):
+                break
         if not pace.lockstep:
             _sleep_until(start_ns + int(t_s / pace.speed * 1e9), dev, col)
+        if not is_radar:
+            flags = driver_flags(plant.driver_state(t_s))
+            seq, t_ns = dev.send("driver", t_ms=round(t_s * 1000), flags=flags)
+            col.sent(seq, t_ns, t_s, plant.ttc_s(), plant.gap_m())
+            _drain(dev, col)  # no reply to wait for, even in lockstep
+            continue
         seq, t_ns = dev.send("radar", targets=plant.radar(), t_ms=round(t_s * 1000),
                              ego_speed=round(plant.ego.v_mps * 1000))
         col.sent(seq, t_ns, t_s, plant.ttc_s(), plant.gap_m())
@@ -190,11 +230,11 @@ def run_scenario(dev: Device, scenario: Scenario, pace: Pace = Pace(), progress=
                 raise LinkError(f"no reply to radar frame {seq} within 2 s")
             col(reply)
         _drain(dev, col)
+        k += 1
         if progress is not None:
-            progress(k + 1, n_frames)
-        plant.step(dt)
-        if plant.collided or (plant.stopped_t_s is not None and plant.t_s - plant.stopped_t_s >= STOPPED_HOLD_S):
-            break
+            progress(k, n_radar)
+    else:
+        plant.step(dt)  # the last radar frame's period counts too (an impact in it is an impact)
     _finish(dev, run, col, plant)
     return run
 
@@ -267,14 +307,35 @@ def _judge(run: Run) -> None:
     if expect.no_collision and run.outcome["collision"]:
         run.failures.append(f"collision at {run.outcome['impact_speed_kph']} km/h; expected none")
     if expect.min_warning_ttc_s is not None:
-        first = next((a for a in run.alerts if a["level"] in LEVELS
-                      and LEVELS.index(a["level"]) >= LEVELS.index("WARNING")), None)
+        first = _first_at_or_above(run.alerts, "WARNING", cause="collision")
         if first is None:
-            run.failures.append(f"no WARNING or higher; expected one at TTC >= {expect.min_warning_ttc_s} s")
+            run.failures.append(f"no collision WARNING or higher; expected one at TTC >= {expect.min_warning_ttc_s} s")
         elif first["ttc_s"] is None or first["ttc_s"] < expect.min_warning_ttc_s:
             run.failures.append(f"first {first['level']} at true TTC {first['ttc_s']} s; expected >= "
                                 f"{expect.min_warning_ttc_s} s")
     limit = expect.max_impact_speed_kph
     if limit is not None and run.outcome["collision"] and run.outcome["impact_speed_kph"] > limit:
         run.failures.append(f"impact at {run.outcome['impact_speed_kph']} km/h; expected <= {limit} km/h")
+    for level, by_s in (expect.level_by or {}).items():
+        first = _first_at_or_above(run.alerts, level)
+        if first is None:
+            run.failures.append(f"no {level} or higher; expected by {by_s} s")
+        elif first["t_s"] is None or first["t_s"] > by_s:
+            run.failures.append(f"{level} or higher first at {_when(first)}; expected by {by_s} s")
+    for level, after_s in (expect.level_not_before or {}).items():
+        first = _first_at_or_above(run.alerts, level)
+        if first is not None and (first["t_s"] is None or first["t_s"] < after_s):
+            run.failures.append(f"{first['level']} at {_when(first)}; not expected before {after_s} s")
     run.passed = not run.failures
+
+
+def _first_at_or_above(alerts: list[dict], level: str, cause: str | None = None) -> dict | None:
+    """The first alert at `level` or higher, of `cause` or any (alerts arrive in time order)."""
+    floor = LEVELS.index(level)
+    return next((a for a in alerts if a["level"] in LEVELS and LEVELS.index(a["level"]) >= floor
+                 and (cause is None or a["cause"] == cause)), None)
+
+
+def _when(alert: dict) -> str:
+    # An alert whose causing frame is unknown has no scenario time: it cannot meet a deadline.
+    return "an unknown time" if alert["t_s"] is None else f"t={alert['t_s']} s"

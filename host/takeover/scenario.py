@@ -41,14 +41,42 @@ class Target:
     ghost: bool = False  # a false detection: reported by the radar, but nothing is there
 
 
+STATE_KEYS = ("hands_on", "eyes_on_road", "eyes_closed", "engaged")  # what a driver frame carries
+
+
 @dataclass
 class Driver:
     reacts_to: str = "WARNING"  # a level name, or "never" for an absent driver
     reaction_s: float = 1.2  # UN R157 reference driver: 0.4 s perception + 0.75 s to brake
     brake_mps2: float = 7.6  # emergency braking on dry asphalt (R157 reference driver)
-    hands_on: bool = True  # the driver state the firmware is told (driver frames)
+    hands_on: bool = True  # the driver state the firmware is told (driver frames) ...
     eyes_on_road: bool = True
     eyes_closed: bool = False
+    engaged: bool = True  # ... including whether assistance is engaged
+    driver_hz: float = 10.0  # driver frames per second
+    reaction_distracted_s: float = 2.0  # eyes off road or closed when the alert comes (Green 2000, Europe)
+    state: list[dict] = field(default_factory=list)  # [[driver.state]]: {"t_s": s, key: bool, ...}
+
+    def state_at(self, t_s: float) -> dict:
+        """The driver state at t_s: the base keys, overridden by every timeline entry due by then.
+
+        Keys an entry leaves out carry over, so an entry only has to name what changes."""
+        now = {key: getattr(self, key) for key in STATE_KEYS}
+        for entry in self.state:
+            if entry["t_s"] > t_s:
+                break
+            now.update((key, value) for key, value in entry.items() if key != "t_s")
+        return now
+
+    def timeline(self) -> list[dict]:
+        """The full state from t = 0 and after each timeline entry (what the run report shows)."""
+        times = [entry["t_s"] for entry in self.state]
+        if not times or times[0] > 0:
+            times.insert(0, 0.0)
+        return [{"t_s": t, **self.state_at(t)} for t in times]
+
+
+MRM_DECEL_MAX_MPS2 = 4.0  # UN R157: a minimal-risk manoeuvre decelerates at no more than 4 m/s^2
 
 
 @dataclass
@@ -56,6 +84,7 @@ class Aeb:
     enabled: bool = True  # the plant applies the firmware's brake request
     delay_s: float = 0.2  # actuator delay from the request reaching the host to full braking
     decel_mps2: float = 8.3  # R157 reference AEB, 0.85 g
+    mrm_decel_mps2: float = 3.0  # minimal-risk stop (the firmware's MRM request), at most MRM_DECEL_MAX_MPS2
 
 
 @dataclass
@@ -72,6 +101,8 @@ class Expect:
     no_collision: bool | None = None
     min_warning_ttc_s: float | None = None  # ground-truth TTC at the first WARNING-or-higher alert
     max_impact_speed_kph: float | None = None  # relative impact speed, if there is an impact
+    level_by: dict[str, float] | None = None  # level -> s: that level or higher raised by then
+    level_not_before: dict[str, float] | None = None  # level -> s: nothing at that level or higher earlier
 
 
 @dataclass
@@ -102,11 +133,16 @@ _TARGET = {"id": (int, True), "range_m": (float, True), "lateral_m": _OPTIONAL_F
            "lateral_speed_mps": _OPTIONAL_FLOAT, "appear_s": _OPTIONAL_FLOAT, "vanish_s": _OPTIONAL_FLOAT,
            "ghost": (bool, False)}
 _DRIVER = {"reacts_to": (str, False), "reaction_s": _OPTIONAL_FLOAT, "brake_mps2": _OPTIONAL_FLOAT,
-           "hands_on": (bool, False), "eyes_on_road": (bool, False), "eyes_closed": (bool, False)}
-_AEB = {"enabled": (bool, False), "delay_s": _OPTIONAL_FLOAT, "decel_mps2": _OPTIONAL_FLOAT}
+           "hands_on": (bool, False), "eyes_on_road": (bool, False), "eyes_closed": (bool, False),
+           "engaged": (bool, False), "driver_hz": _OPTIONAL_FLOAT, "reaction_distracted_s": _OPTIONAL_FLOAT,
+           "state": (list, False)}
+_DRIVER_STATE = {"t_s": (float, True), **{key: (bool, False) for key in STATE_KEYS}}
+_AEB = {"enabled": (bool, False), "delay_s": _OPTIONAL_FLOAT, "decel_mps2": _OPTIONAL_FLOAT,
+        "mrm_decel_mps2": _OPTIONAL_FLOAT}
 _RADAR = {"range_noise_m": _OPTIONAL_FLOAT, "rate_noise_mps": _OPTIONAL_FLOAT, "seed": (int, False)}
 _EXPECT = {"max_level": (str, False), "min_level": (str, False), "no_collision": (bool, False),
-           "min_warning_ttc_s": _OPTIONAL_FLOAT, "max_impact_speed_kph": _OPTIONAL_FLOAT}
+           "min_warning_ttc_s": _OPTIONAL_FLOAT, "max_impact_speed_kph": _OPTIONAL_FLOAT,
+           "level_by": (dict, False), "level_not_before": (dict, False)}
 
 
 def _check(table: dict, spec: dict, where: str, origin: str) -> dict:
@@ -126,7 +162,8 @@ def _check(table: dict, spec: dict, where: str, origin: str) -> dict:
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             value, ok = float(value), True
         if not ok:
-            raise UsageError(f"{origin}: '{key}' in {where} must be {kind.__name__}, got {value!r}")
+            kind_name = "a table" if kind is dict else kind.__name__
+            raise UsageError(f"{origin}: '{key}' in {where} must be {kind_name}, got {value!r}")
         out[key] = value
     return out
 
@@ -135,6 +172,47 @@ def _level(value: str | None, key: str, origin: str) -> str | None:
     if value is not None and value not in LEVELS:
         raise UsageError(f"{origin}: [expect] {key} = {value!r} is not a level ({', '.join(LEVELS)})")
     return value
+
+
+def _level_times(table: dict | None, key: str, origin: str) -> dict[str, float] | None:
+    """[expect.level_by] and the like: level name -> seconds, every name a level above NONE."""
+    if table is None:
+        return None
+    out = {}
+    for level, seconds in table.items():
+        if level not in LEVELS[1:]:
+            raise UsageError(f"{origin}: [expect.{key}] {level!r} is not a level ({', '.join(LEVELS[1:])})")
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+            raise UsageError(f"{origin}: [expect.{key}] {level} must be a time in seconds >= 0, got {seconds!r}")
+        out[level] = float(seconds)
+    return out
+
+
+def _driver(table: dict, origin: str) -> Driver:
+    if isinstance(table.get("state"), dict):
+        raise UsageError(f"{origin}: [driver.state] must be a list of entries: write [[driver.state]]")
+    driver = Driver(**_check(table, _DRIVER, "[driver]", origin))
+    if driver.reacts_to != "never" and driver.reacts_to not in LEVELS[1:]:
+        raise UsageError(f"{origin}: [driver] reacts_to = {driver.reacts_to!r} must be a level "
+                         f"({', '.join(LEVELS[1:])}) or \"never\"")
+    if not 1 <= driver.driver_hz <= 100:
+        raise UsageError(f"{origin}: [driver] driver_hz must be within 1..100, got {driver.driver_hz}")
+    if driver.reaction_distracted_s < 0:
+        raise UsageError(f"{origin}: [driver] reaction_distracted_s must be >= 0, got {driver.reaction_distracted_s}")
+    entries = []
+    for i, entry in enumerate(driver.state):
+        where = f"[[driver.state]] {i + 1}"
+        if not isinstance(entry, dict):
+            raise UsageError(f"{origin}: {where} must be a table")
+        entry = _check(entry, _DRIVER_STATE, where, origin)
+        if entry["t_s"] < 0:
+            raise UsageError(f"{origin}: {where}: t_s must be >= 0, got {entry['t_s']}")
+        if entries and entry["t_s"] <= entries[-1]["t_s"]:
+            raise UsageError(f"{origin}: {where}: t_s = {entry['t_s']} must be after the entry before it "
+                             f"(t_s = {entries[-1]['t_s']}); entries go in strictly increasing t_s")
+        entries.append(entry)
+    driver.state = entries
+    return driver
 
 
 def parse(text: str, origin: str) -> Scenario:
@@ -160,12 +238,15 @@ def parse(text: str, origin: str) -> Scenario:
     expect_raw = _check(top.get("expect", {}), _EXPECT, "[expect]", origin)
     expect = Expect(**{**expect_raw,
                        "max_level": _level(expect_raw.get("max_level"), "max_level", origin),
-                       "min_level": _level(expect_raw.get("min_level"), "min_level", origin)})
-    driver = Driver(**_check(top.get("driver", {}), _DRIVER, "[driver]", origin))
-    if driver.reacts_to != "never" and driver.reacts_to not in LEVELS[1:]:
-        raise UsageError(f"{origin}: [driver] reacts_to = {driver.reacts_to!r} must be a level "
-                         f"({', '.join(LEVELS[1:])}) or \"never\"")
+                       "min_level": _level(expect_raw.get("min_level"), "min_level", origin),
+                       "level_by": _level_times(expect_raw.get("level_by"), "level_by", origin),
+                       "level_not_before": _level_times(expect_raw.get("level_not_before"),
+                                                        "level_not_before", origin)})
+    driver = _driver(top.get("driver", {}), origin)
     aeb = Aeb(**_check(top.get("aeb", {}), _AEB, "[aeb]", origin))
+    if not 0 < aeb.mrm_decel_mps2 <= MRM_DECEL_MAX_MPS2:
+        raise UsageError(f"{origin}: [aeb] mrm_decel_mps2 must be within 0..{MRM_DECEL_MAX_MPS2:g} m/s^2 "
+                         f"(UN R157 minimal-risk manoeuvre), got {aeb.mrm_decel_mps2}")
     radar = Radar(**_check(top.get("radar", {}), _RADAR, "[radar]", origin))
     radar_hz = top.get("radar_hz", 20.0)
     if not 1 <= radar_hz <= 100:
