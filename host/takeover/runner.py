@@ -96,6 +96,7 @@ class Run:
     floor_us: dict = field(default_factory=dict)
     outcome: dict = field(default_factory=dict)
     max_level: str = "NONE"
+    trace: list[dict] = field(default_factory=list)  # one row per radar frame (see docs/report.md)
 
     def to_json(self) -> dict:
         driver = self.scenario.driver
@@ -105,6 +106,7 @@ class Run:
             "pace": self.pace, "frames": self.frames, "alerts": self.alerts, "latency_us": self.latency_us,
             "frame_latency_us": self.frame_latency_us, "floor_us": self.floor_us, "outcome": self.outcome, "max_level": self.max_level,
             "driver": {"driver_hz": driver.driver_hz, "timeline": driver.timeline()},
+            "trace": self.trace,
         }
 
 
@@ -130,14 +132,30 @@ class _Collector:
         self.alert_latency: list[int] = []
         self.last_status: Message | None = None
         self.hellos: list[Message] = []
+        self.trace_rows: dict[int, dict] = {}
 
     def sent(self, seq: int, t_ns: int, t_s: float, ttc_s: float | None, gap_m: float | None) -> None:
         self.frames[seq] = (t_ns, t_s, ttc_s, gap_m)
+
+    def traced(self, seq: int, t_s: float, plant: Plant, driver: dict) -> None:
+        """A radar frame's ground truth, for the report's plots; its STATUS fills in the device's view."""
+        row = {"t_s": round(t_s, 3), "gap_m": _round(plant.gap_m(), 2), "ttc_s": _round(plant.ttc_s(), 3),
+               "ego_kph": round(plant.ego.v_mps * 3.6, 2), "hands_on": driver["hands_on"],
+               "eyes_on_road": driver["eyes_on_road"], "eyes_closed": driver["eyes_closed"],
+               "level": None, "cause": None, "device_ttc_s": None, "dm_flags": None}
+        self.trace_rows[seq] = row
+        self.run.trace.append(row)
 
     def __call__(self, msg: Message) -> None:
         sent = self.frames.get(msg.fields.get("frame_seq", -1))
         if msg.name == "status":
             self.last_status = msg
+            row = self.trace_rows.get(msg["frame_seq"])
+            if row is not None:
+                row["level"] = LEVELS[msg["level"]] if msg["level"] < len(LEVELS) else str(msg["level"])
+                row["cause"] = CAUSES[msg["cause"]] if msg["cause"] < len(CAUSES) else str(msg["cause"])
+                row["device_ttc_s"] = None if msg["ttc_ms"] < 0 else msg["ttc_ms"] / 1000
+                row["dm_flags"] = msg.fields.get("dm_flags")  # absent from an older firmware
             if sent is not None:
                 self.status_latency.append(msg.t_ns - sent[0])
         elif msg.name == "alert":
@@ -224,6 +242,7 @@ def run_scenario(dev: Device, scenario: Scenario, pace: Pace = Pace(), progress=
         seq, t_ns = dev.send("radar", targets=plant.radar(), t_ms=round(t_s * 1000),
                              ego_speed=round(plant.ego.v_mps * 1000))
         col.sent(seq, t_ns, t_s, plant.ttc_s(), plant.gap_m())
+        col.traced(seq, t_s, plant, plant.driver_state(t_s))
         if pace.lockstep:
             reply = dev.wait_for("status", 2.0, match=lambda m, s=seq: m["frame_seq"] == s, sink=col)
             if reply is None:
@@ -237,6 +256,10 @@ def run_scenario(dev: Device, scenario: Scenario, pace: Pace = Pace(), progress=
         plant.step(dt)  # the last radar frame's period counts too (an impact in it is an impact)
     _finish(dev, run, col, plant)
     return run
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
 
 
 def _sleep_until(deadline_ns: int, dev: Device, col: _Collector) -> None:
