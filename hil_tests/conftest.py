@@ -1,25 +1,17 @@
 """HIL tests talk to a board through a serial port: the simulated board by default.
 
+The options (--port, --board), the fixtures (device, port, scenario_runner) and the real_board
+marker come from the takeover pytest plugin (takeover/pytest_plugin.py, docs/hil.md):
+
     pytest hil_tests                       # a fresh simulated board per test
+    pytest hil_tests -n 2                  # two workers, each with its own simulated board
     pytest hil_tests --port /dev/ttyACM0   # a real board (must already run the firmware)
 """
 
 import pytest
 
-from takeover.device import Device
 
-
-def pytest_addoption(parser):
-    parser.addoption("--port", default="sim", help="'sim' (default), a serial device, or a pyserial URL")
-    parser.addoption("--board", default="sim", help="board definition used with --port sim")
-
-
-@pytest.fixture
-def port(request):
-    return request.config.getoption("--port")
-
-
-@pytest.fixture
-def device(request, port):
-    with Device(port, board=request.config.getoption("--board")) as dev:
-        yield dev
+def pytest_configure(config):
+    if not hasattr(config.option, "takeover_ports"):
+        raise pytest.UsageError("the takeover pytest plugin is not loaded: reinstall the package "
+                                "(make setup, or pip install -e .) so its pytest11 entry point exists")

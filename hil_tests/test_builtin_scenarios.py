@@ -4,17 +4,16 @@ time, in a fraction of the wall-clock time)."""
 import pytest
 
 from takeover import scenario as scenarios
-from takeover.runner import Pace, run_scenario
 
 # Known gaps, each strict: the test fails the day the firmware is fixed, so the mark is removed.
 KNOWN_GAPS: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("name", scenarios.builtin_names())
-def test_builtin_scenario_meets_its_expectations(device, name, request):
+def test_builtin_scenario_meets_its_expectations(scenario_runner, name, request):
     if name in KNOWN_GAPS:
         request.applymarker(pytest.mark.xfail(reason=KNOWN_GAPS[name], strict=True))
-    run = run_scenario(device, scenarios.load(name), Pace(lockstep=True))
+    run = scenario_runner(name)  # lockstep
     assert run.passed, run.failures
     sent = run.frames["sent"]
     assert run.frames["processed"] + run.frames["dropped"] + run.frames["rejected"] == sent

@@ -25,6 +25,35 @@ def test_handshake_reports_matching_versions_and_settings(device):
     assert hello.mismatches() == []
 
 
+@pytest.mark.parametrize("tail", [0, 1, 700, schema.MAX_PAYLOAD - schema.PAYLOAD_HEADER_LEN])
+def test_an_echo_frame_comes_back_byte_for_byte(device, tail):
+    device.start_session()
+    body = bytes((7 * k + 3) & 0xFF for k in range(tail))
+    seq, _ = device.send("echo", tail=body)
+    echo = device.wait_for("echo", 2.0, match=lambda m: m.seq == seq)
+    assert echo is not None and echo["raw"] == body
+    assert device.status()["processed"] == device.sent  # INFO_REQ, the echo, the status request
+
+
+def test_an_alert_latency_splits_into_parts_that_add_up(device):
+    from takeover import scenario as scenarios
+    from takeover.runner import Pace, run_scenario
+
+    run = run_scenario(device, scenarios.load("su7-construction-zone"), Pace(speed=4.0))
+    assert run.passed, run.failures
+    timed = [a for a in run.alerts if a["latency_us"] is not None]
+    assert timed
+    for a in timed:
+        assert a["uplink_us"] + a["device_us"] + a["downlink_us"] == pytest.approx(a["latency_us"], abs=0.5)
+        assert a["device_us"] == a["proc_us"]
+        # the clock fit may move up to its uncertainty between uplink and downlink, no more
+        slack = run.clock["offset_uncertainty_us"] + 1
+        assert a["uplink_us"] > -slack and a["downlink_us"] > -slack
+    assert run.floor_us["frame_bytes"] == len(codec.encode("radar", 0, targets=[
+        {"id": 0, "range": 0, "range_rate": 0, "lateral": 0}] * len(run.scenario.targets)))
+    assert run.latency_vs_floor["p50"] == pytest.approx(run.latency_us["p50"] / run.floor_us["p50"], abs=0.01)
+
+
 def test_every_frame_sent_is_accounted_for(device):
     device.start_session()
     device.send("driver", t_ms=0, flags=DRIVER_ATTENTIVE)

@@ -20,6 +20,12 @@ def _run(*args):
     (["run", "su7-construction-zone", "--json", "/no/such/dir/r.json"], ["does not exist"]),
     (["run", "su7-construction-zone", "--port", "/dev/does-not-exist"], ["cannot open port /dev/does-not-exist"]),
     (["frobnicate"], ["invalid choice"]),
+    (["config", "reacton_s=1"], ["no setting 'reacton_s'", "did you mean 'reaction_s'"]),
+    (["config", "reaction_s=fast"], ["NAME=VALUE"]),
+    (["run", "su7-construction-zone", "--stall", "3"], ["--stall", "T:S"]),
+    (["run", "su7-construction-zone", "--corrupt", "150"], ["percentage"]),
+    (["run", "su7-construction-zone", "--flood", "10", "--lockstep"], ["--flood needs a paced run"]),
+    (["sweep", "su7-construction-zone", "--param", "speed=1"], ["unknown parameter"]),
 ])
 def test_a_command_line_mistake_is_one_line_and_exit_2(args, words):
     proc = _run(*args)
@@ -63,3 +69,30 @@ max_level = "NONE"
     for alert in entry["alerts"]:
         assert set(alert) >= {"t_s", "level", "cause", "frame_seq", "device_ttc_s", "latency_us"}
     assert "FAIL" in proc.stdout
+
+
+@pytest.mark.parametrize("change, reason", [
+    ("reaction_s=0.5", "below its safety floor"),  # a shorter assumed reaction warns later
+    ("decel_warning_mps2=7", "above its safety ceiling"),  # a higher threshold warns later
+])
+def test_the_board_refuses_a_weakened_safety_setting_naming_it_and_its_range(change, reason):
+    from tkfw.settings import SPEC
+
+    name = change.split("=")[0]
+    row = next(r for r in SPEC if r[0] == name)
+    proc = _run("config", change)
+    assert proc.returncode == 2
+    (line,) = proc.stderr.strip().splitlines()
+    assert name in line and reason in line
+    assert f"allowed {row[3]:g} .. {row[4]:g}" in line and f"still {row[1]:g}" in line
+
+
+def test_config_sets_a_value_the_board_accepts_and_lists_every_setting(capsys):
+    from tkfw.settings import SPEC
+
+    assert main(["config", "ttc_warning_s=4.5"]) == 0
+    out = capsys.readouterr().out
+    assert "set ttc_warning_s = 4.5 s" in out
+    listed = [line.split()[0] for line in out.splitlines()[2:]]
+    assert listed == [row[0] for row in SPEC]
+    assert next(line for line in out.splitlines() if line.startswith("ttc_warning_s")).split()[1] == "4.5"

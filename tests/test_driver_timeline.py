@@ -111,6 +111,11 @@ def test_driver_frames_stream_from_zero_to_the_end_interleaved_in_time(driver_hz
 
 
 # -- runs through a scripted board ----------------------------------------------------------------
+def _ticks():
+    """A device ticks_us reading: the host clock, wrapped like MicroPython's."""
+    return (time.perf_counter_ns() // 1000) & ((1 << 30) - 1)
+
+
 class ScriptedBoard:
     """Stands in for takeover.device.Device: answers like the firmware (STATUS to radar frames and
     status requests, PONG to pings, HELLO to INFO_REQ, nothing to driver frames) and raises the
@@ -140,14 +145,17 @@ class ScriptedBoard:
             self._reply("hello", fw_version=tkfw.VERSION, board="scripted", proto=schema.VERSION,
                         max_targets=schema.MAX_TARGETS, settings_hash=Settings().digest(), boot_id=1)
         elif name == "ping":
-            self._reply("pong", token=fields["token"])
+            self._reply("pong", token=fields["token"], rx_ticks_us=_ticks(), tx_ticks_us=_ticks())
+        elif name == "echo":
+            self._out.append(Message(TYPES[name], name, seq, {"raw": fields.get("tail", b"")},
+                                     t_ns=time.perf_counter_ns()))
         elif name in ("radar", "status_req"):
             self._reply("status", frame_seq=seq, level=0, cause=0, proc_us=0, processed=self.sent, dropped=0,
                         rejected=0, bad_crc=0, skipped_bytes=0, ttc_ms=-1)
         elif name == "driver" and fields["t_ms"] in self.alerts:
             level, cause, outputs = self.alerts[fields["t_ms"]]
             self._reply("alert", frame_seq=seq, level=level, cause=cause, ttc_ms=-1, proc_us=0,
-                        t_ms=fields["t_ms"], outputs=outputs)
+                        t_ms=fields["t_ms"], outputs=outputs, rx_ticks_us=_ticks())
         return seq, t_ns
 
     def _reply(self, name, **fields):

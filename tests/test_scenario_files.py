@@ -27,6 +27,7 @@ def test_every_builtin_scenario_loads_and_has_an_expectation():
         scn = scenarios.load(name)
         assert scn.name == name, "file name and name key must agree"
         assert any(v is not None for v in vars(scn.expect).values()), name
+        assert len(scn.reference) > 10, f"{name}: say what it reproduces (reference = ...)"
 
 
 def test_defaults_fill_optional_keys():

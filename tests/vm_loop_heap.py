@@ -28,6 +28,9 @@ class FakeIO:
         return count
     def write(self, buf, count):
         self.writes += 1
+        return True
+    def pending(self):
+        return 0
     def show(self, row):
         pass
     def hands_on(self):
@@ -56,6 +59,7 @@ def measure(polls):
     p0 = fw.dec.processed
     for _ in range(polls):
         fw.poll(0)
+        fw.check_inputs()
     return gc.mem_alloc() - before, fw.dec.processed - p0, io.writes - w0
 
 
@@ -64,6 +68,7 @@ def locked(polls):
     try:
         for _ in range(polls):
             fw.poll(0)
+            fw.check_inputs()
     except MemoryError:
         return False
     finally:

@@ -16,7 +16,8 @@ LED, haptic pulses and 1.5 kHz beeps, EMERGENCY (unresponsive driver) a minimal-
 brake to a stop at <= 4 m/s^2 with the hazard lights (UN R157 minimal-risk manoeuvre).
 
 Priority = 10 x level + a rank per cause, so a higher level always wins and, at the same level,
-collision > drowsy > eyes_off > vats > hands_off > lockout.
+collision > fault > drowsy > eyes_off > vats > hands_off > lockout. A fault (radar frames stopped:
+tkfw.app) asks for TAKEOVER with the collision TAKEOVER's outputs.
 """
 
 from tkfw.compat import const, ticks_diff  # frame time t_ms wraps at 2**30 like ticks
@@ -35,7 +36,8 @@ CAUSE_EYES_OFF = const(3)  # continuous gaze away from the road (Euro NCAP long 
 CAUSE_VATS = const(4)  # repeated glances away: visual attention time sharing (Euro NCAP)
 CAUSE_DROWSY = const(5)  # eyes closed: microsleep, sleep (Euro NCAP)
 CAUSE_LOCKOUT = const(6)  # assistance locked out after repeated terminal alerts (until restart)
-CAUSES = ("none", "collision", "hands_off", "eyes_off", "vats", "drowsy", "lockout")
+CAUSE_FAULT = const(7)  # an input went stale (radar frames stopped): the driver must take over
+CAUSES = ("none", "collision", "hands_off", "eyes_off", "vats", "drowsy", "lockout", "fault")
 
 OUT_VISUAL = const(1)
 OUT_AUDIBLE = const(2)
@@ -65,10 +67,10 @@ CREATION_DELAY_MS = const(13)  # condition must hold this long before the alert 
 TABLE = (
     # level      cause            prio led on  off  tone on   off  hapt off brake min  delay
     (NONE, CAUSE_NONE, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
-    (NOTICE, CAUSE_COLLISION, 15, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1000, 0),
-    (WARNING, CAUSE_COLLISION, 25, 2, 250, 250, 2000, 150, 350, 0, 0, 0, 1000, 0),
-    (TAKEOVER, CAUSE_COLLISION, 35, 2, 125, 125, 2500, 100, 100, 200, 200, 0, 1000, 0),
-    (EMERGENCY, CAUSE_COLLISION, 45, 2, 0, 0, 3000, 0, 0, 1000, 0, BRAKE_AEB, 1000, 0),
+    (NOTICE, CAUSE_COLLISION, 16, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1000, 0),
+    (WARNING, CAUSE_COLLISION, 26, 2, 250, 250, 2000, 150, 350, 0, 0, 0, 1000, 0),
+    (TAKEOVER, CAUSE_COLLISION, 36, 2, 125, 125, 2500, 100, 100, 200, 200, 0, 1000, 0),
+    (EMERGENCY, CAUSE_COLLISION, 46, 2, 0, 0, 3000, 0, 0, 1000, 0, BRAKE_AEB, 1000, 0),
     (WARNING, CAUSE_DROWSY, 24, 1, 250, 250, 1000, 200, 800, 0, 0, 0, 1000, 0),
     (TAKEOVER, CAUSE_DROWSY, 34, 2, 125, 125, 1500, 150, 150, 300, 300, 0, 1000, 0),
     (EMERGENCY, CAUSE_DROWSY, 44, 2, 0, 0, 1500, 500, 500, 1000, 0, BRAKE_MRM, 1000, 0),
@@ -82,6 +84,7 @@ TABLE = (
     (TAKEOVER, CAUSE_HANDS_OFF, 31, 2, 125, 125, 1500, 150, 150, 300, 300, 0, 1000, 0),
     (EMERGENCY, CAUSE_HANDS_OFF, 41, 2, 0, 0, 1500, 500, 500, 1000, 0, BRAKE_MRM, 1000, 0),
     (NOTICE, CAUSE_LOCKOUT, 10, 1, 250, 1750, 0, 0, 0, 0, 0, 0, 1000, 0),
+    (TAKEOVER, CAUSE_FAULT, 35, 2, 125, 125, 2500, 100, 100, 200, 200, 0, 1000, 0),
 )
 
 # The levels each cause can ask for (every one has its TABLE row; tests check both ways).
@@ -93,6 +96,7 @@ CAUSE_LEVELS = (
     (WARNING,),  # vats
     (WARNING, TAKEOVER, EMERGENCY),  # drowsy: microsleep, sleep, unresponsive
     (NOTICE,),  # lockout
+    (TAKEOVER,),  # fault: the system cannot see; the driver must take over
 )
 
 

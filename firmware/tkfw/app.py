@@ -2,7 +2,9 @@
 
 I/O is duck-typed (micropython-lib style): `io` provides
     read_into(buf, start, count, timeout_us) -> bytes placed at buf[start:], at most count
-    write(buf, count)                         -> send buf[0:count]
+    write(buf, count)                         -> True if sent; False if the host is not reading (the
+                                                 frame is dropped: a write never blocks the loop)
+    pending()                                 -> > 0 when more input is already waiting
     show(row)                                 -> drive LED/buzzer/haptic/brake for an alert row
     hands_on()                                -> True while the board's hands-on input is pressed
     service()                                 -> called every loop pass (blink patterns, watchdog)
@@ -12,11 +14,20 @@ I/O is duck-typed (micropython-lib style): `io` provides
 Backends: tkfw.hw_sim (the simulated board) and tkfw.hw_rp2 (Pico, Pico W, Pico 2).
 
 Time: the logic runs on the timestamps carried by the frames (t_ms), so a run is reproducible
-and may go faster than real time; ticks_us is used only to stamp receipt and processing time.
+and may go faster than real time; ticks_us stamps receipt and processing time, and times the
+one thing frame time cannot: frames that stop coming (check_inputs: the FAULT cause).
+
+Overload, without unbounded queues or blocking (issue 6):
+- flood: a radar frame measured less than half a nominal cycle after the last one processed (its
+  t_ms: a radar flooding at 10x stamps its frames 5 ms apart), while more input is already
+  waiting, is dropped and counted (STATUS dropped); the newest wins. Faster-than-real-time and
+  lockstep runs keep nominal timestamps, so they never drop;
+- a reply the host is not reading is dropped and counted (STATUS tx_dropped); an ALERT that could
+  not be written is written again, with the state then in force, at the next chance.
 """
 
 from tkfw import VERSION, alerts, schema
-from tkfw.compat import const, ticks_diff
+from tkfw.compat import const, mem_alloc, ticks_diff
 from tkfw.dm import DriverMonitor
 from tkfw.settings import SPEC, Settings
 from tkfw.ttc import Threat
@@ -74,6 +85,8 @@ class Firmware:
         self.dm = DriverMonitor()
         self.new_drive()
         self.faults = 0
+        self.tx_dropped = 0
+        self.alert_pending = False  # an ALERT could not be written: send the current one again
         self.last_proc_us = 0
         # Payload offsets of the reply fields, looked up once.
         self._alert = self.enc.offsets(schema.T_ALERT)
@@ -85,6 +98,11 @@ class Firmware:
         self.threat = Threat()
         self.arbiter = alerts.Arbiter()
         self.dm.new_drive()
+        self.radar_armed = False  # the stale-radar watch starts with the drive's first radar frame
+        self.radar_rx_ticks = 0
+        self.radar_t_ms = 0
+        self.radar_seq = 0
+        self.radar_fault = False
 
     # -- input -------------------------------------------------------------------------------
     def poll(self, timeout_us=_POLL_US):
@@ -122,7 +140,11 @@ class Firmware:
             self._decide(seq, t_ms, rx_ticks)
             dec.consume()
             return
-        if msg_type == schema.T_PING:
+        if msg_type == schema.T_ECHO:
+            # Byte for byte, nothing decoded or encoded: what any reply costs at least.
+            if not self.io.write(buf, dec.frame_len):
+                self.tx_dropped += 1
+        elif msg_type == schema.T_PING:
             self._send_pong(words[_W_PING_TOKEN], rx_ticks)
         elif msg_type == schema.T_INFO_REQ:
             dec.reset_counters()  # a new session: the host restarts its seq series
@@ -150,10 +172,22 @@ class Firmware:
         if count > schema.MAX_TARGETS or dec.payload_len() != schema.RADAR_TARGETS_AT + count * schema.TARGET_LEN:
             dec.reject("bad_length")
             return
+        settings = self.settings
         words = dec.words
         t_ms = words[_W_RADAR_T]
+        if (self.radar_armed and ticks_diff(t_ms, self.radar_t_ms) < settings.radar_period_ms // 2
+                and self.io.pending() > 0):
+            dec.dropped += 1  # flood: measured closer than half a cycle and a newer one waits: it wins
+            dec.consume()
+            return
         seq = dec.seq()
-        settings = self.settings
+        self.radar_armed = True
+        self.radar_rx_ticks = rx_ticks
+        self.radar_t_ms = t_ms
+        self.radar_seq = seq
+        if self.radar_fault:
+            self.radar_fault = False  # frames are back: the fault steps down through the arbiter
+        self.arbiter.request(alerts.CAUSE_FAULT, alerts.NONE, t_ms, settings.deescalate_hold_ms)
         threat = self.threat
         dm = self.dm
         # Levels come from TTC and required deceleration, confirmed over frames (tkfw.ttc); the
@@ -167,16 +201,40 @@ class Firmware:
         self._send_status(seq, rx_ticks)
         dec.consume()
 
-    def _decide(self, seq, t_ms, rx_ticks):
+    def _decide(self, seq, t_ms, rx_ticks, origin=schema.ORIGIN_FRAME):
         """Driver-monitor requests join the collision one; the arbiter picks what is shown."""
         arbiter = self.arbiter
         self.dm.request(arbiter, t_ms, self.settings.deescalate_hold_ms)
-        if arbiter.decide():
+        if arbiter.decide() or self.alert_pending:
             self.io.show(arbiter.row)
-            self._send_alert(seq, t_ms, self.threat.ttc_ms, rx_ticks)
+            self._send_alert(seq, t_ms, self.threat.ttc_ms, rx_ticks, origin)
+
+    def check_inputs(self):
+        """Between frames, on the board's clock: radar frames that stopped coming raise FAULT."""
+        if not self.radar_armed or self.radar_fault:
+            if self.alert_pending:
+                self._decide(self.radar_seq, self.radar_t_ms, self.ticks_us(), schema.ORIGIN_CLOCK)
+            return
+        now = self.ticks_us()
+        silent_us = ticks_diff(now, self.radar_rx_ticks)
+        settings = self.settings
+        if silent_us > settings.radar_stale_n * settings.radar_period_ms * 1000:
+            self.radar_fault = True
+            t_ms = (self.radar_t_ms + silent_us // 1000) & 0x3FFFFFFF  # frame time, as the board reckons it
+            self.arbiter.request(alerts.CAUSE_FAULT, alerts.TAKEOVER, t_ms, settings.deescalate_hold_ms)
+            self._decide(self.radar_seq, t_ms, now, schema.ORIGIN_CLOCK)
+        elif self.alert_pending:
+            self._decide(self.radar_seq, self.radar_t_ms, now, schema.ORIGIN_CLOCK)
 
     # -- output ------------------------------------------------------------------------------
-    def _send_alert(self, seq, t_ms, ttc_ms, rx_ticks):
+    def _write(self, count):
+        """Send the encoder's frame unless the host is not reading; count what is dropped."""
+        if self.io.write(self.enc.buf, count):
+            return True
+        self.tx_dropped += 1
+        return False
+
+    def _send_alert(self, seq, t_ms, ttc_ms, rx_ticks, origin=schema.ORIGIN_FRAME):
         enc = self.enc
         off = self._alert
         arbiter = self.arbiter
@@ -189,7 +247,8 @@ class Firmware:
         enc.put_u8(off["outputs"][0], alerts.outputs_of(arbiter.row))
         enc.put_i32(off["rx_ticks_us"][0], rx_ticks)
         enc.put_i32(off["proc_us"][0], ticks_diff(self.ticks_us(), rx_ticks))
-        self.io.write(enc.buf, enc.finish(end))
+        enc.put_u8(off["origin"][0], origin)
+        self.alert_pending = not self._write(enc.finish(end))
 
     def _send_status(self, seq, rx_ticks):
         enc = self.enc
@@ -209,7 +268,14 @@ class Firmware:
         enc.put_i32(off["rx_ticks_us"][0], rx_ticks)
         enc.put_u8(off["dm_flags"][0], self.dm.status)
         enc.put_u8(off["dm_terminal"][0], self.dm.terminal)
-        self.io.write(enc.buf, enc.finish(end))
+        enc.put_i32(off["tx_dropped"][0], self.tx_dropped)
+        enc.put_i32(off["loop_faults"][0], self.faults)
+        enc.put_i32(off["bad_version"][0], dec.bad_version)
+        enc.put_i32(off["bad_type"][0], dec.bad_type)
+        enc.put_i32(off["bad_length"][0], dec.bad_length)
+        enc.put_i32(off["lost"][0], dec.lost)
+        enc.put_i32(off["heap_bytes"][0], mem_alloc())
+        self._write(enc.finish(end))
 
     def _send_pong(self, token, rx_ticks):
         enc = self.enc
@@ -218,7 +284,7 @@ class Firmware:
         enc.put_i32(off["token"][0], token)
         enc.put_i32(off["rx_ticks_us"][0], rx_ticks)
         enc.put_i32(off["tx_ticks_us"][0], self.ticks_us())
-        self.io.write(enc.buf, enc.finish(end))
+        self._write(enc.finish(end))
 
     def _send_config(self, key, status):
         enc = self.enc
@@ -233,7 +299,7 @@ class Firmware:
         else:
             status = schema.CONFIG_UNKNOWN_KEY
         enc.put_u8(off["status"][0], status)
-        self.io.write(enc.buf, enc.finish(end))
+        self._write(enc.finish(end))
 
     def send_hello(self):
         enc = self.enc
@@ -245,7 +311,7 @@ class Firmware:
         enc.put_u8(off["max_targets"][0], schema.MAX_TARGETS)
         enc.put_i32(off["settings_hash"][0], self.settings.digest())
         enc.put_i32(off["boot_id"][0], self.boot_id)
-        self.io.write(enc.buf, enc.finish(end))
+        self._write(enc.finish(end))
 
 
 def run(io, board_name):
@@ -255,6 +321,7 @@ def run(io, board_name):
     while True:
         try:
             fw.poll()
+            fw.check_inputs()
             io.service()
         except Exception as exc:  # noqa: BLE001 - the loop must outlive any bug
             fw.faults += 1

@@ -13,6 +13,14 @@ except ImportError:  # CPython
 
 
 try:
+    from gc import mem_alloc  # heap bytes in use: reported in STATUS
+except ImportError:  # CPython
+
+    def mem_alloc():
+        return 0
+
+
+try:
     from time import ticks_add, ticks_diff, ticks_us
 except ImportError:  # CPython
     import time as _time

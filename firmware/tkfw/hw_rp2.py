@@ -5,6 +5,8 @@ the board as board.py at flash time).
 - Serial: binary frames over sys.stdin.buffer / sys.stdout.buffer; micropython.kbd_intr(-1) so a
   0x03 inside a frame is data, not Ctrl-C. select.poll.ipoll waits without allocating.
 - Outputs: LEDs and haptic motor on GPIO, buzzer on PWM (tone per alert row), brake request on GPIO.
+- Never blocks on output: a write happens only when USB can take it (POLLOUT), else it is dropped
+  and counted. machine.WDT resets a loop that stops.
 """
 
 import select
@@ -25,6 +27,8 @@ class IO:
         self._out = sys.stdout.buffer
         self._poll = select.poll()
         self._poll.register(self._in, select.POLLIN)
+        self._out_poll = select.poll()
+        self._out_poll.register(self._out, select.POLLOUT)
         self._one = bytearray(1)
         self._rx = None
         self._rx_views = None
@@ -39,6 +43,9 @@ class IO:
         self._buzzer.duty_u16(0)
         self._row = None
         self._since = ticks_ms()
+        # Fed every loop pass (service); a loop stuck for 2 s resets the board, and the host sees
+        # the new boot id. The RP2040 watchdog allows at most 8.3 s.
+        self._wdt = machine.WDT(timeout=2000)
 
     def read_into(self, buf, start, count, timeout_us):
         for _ in self._poll.ipoll(timeout_us // 1000):
@@ -59,7 +66,17 @@ class IO:
         return got
 
     def write(self, buf, count):
-        self._out.write(buf, 0, count)  # stream write(buf, off, len): no slice, no allocation
+        # USB CDC blocks up to 500 ms when the host stops reading: only write when it can take
+        # bytes now (a frame larger than the free space may still be cut: the host's CRC drops it).
+        for _ in self._out_poll.ipoll(0):
+            self._out.write(buf, 0, count)  # stream write(buf, off, len): no slice, no allocation
+            return True
+        return False
+
+    def pending(self):
+        for _ in self._poll.ipoll(0):
+            return 1
+        return 0
 
     def show(self, row):
         self._row = row
@@ -72,6 +89,7 @@ class IO:
         return self._hands.value() == 0  # button or touch pad pulls the pin to GND
 
     def service(self):
+        self._wdt.feed()
         row = self._row
         if row is None:
             return

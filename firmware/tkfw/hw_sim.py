@@ -32,7 +32,10 @@ class IO:
         if buf is not self._tx:
             self._tx = buf
             self._tx_addr = uctypes.addressof(buf)
-        simio.write(self._tx_addr, count)
+        return simio.write(self._tx_addr, count) == count  # never blocks: a full pty drops it
+
+    def pending(self):
+        return simio.pending()
 
     def show(self, row):
         # level, cause, led, led on/off ms, tone Hz, tone on/off ms, haptic on/off ms, brake

@@ -41,6 +41,7 @@ T_CONFIG_GET = const(0x04)
 T_CONFIG_SET = const(0x05)
 T_INFO_REQ = const(0x06)  # ask for a HELLO; starts a new session (counters and seq reset)
 T_STATUS_REQ = const(0x07)
+T_ECHO = const(0x08)  # the device writes the whole frame back byte for byte: the transport's floor
 T_HELLO = const(0x81)
 T_ALERT = const(0x82)
 T_STATUS = const(0x83)
@@ -76,6 +77,7 @@ MESSAGES = {
     )),
     T_INFO_REQ: ("info_req", ()),
     T_STATUS_REQ: ("status_req", ()),
+    T_ECHO: ("echo", ()),  # any bytes may follow the payload header; all come back unchanged
     T_HELLO: ("hello", (
         ("fw_version", "16s", "firmware version, ASCII"),
         ("board", "16s", "board name, ASCII"),
@@ -93,7 +95,8 @@ MESSAGES = {
         ("proc_us", "I", "us, device time from frame receipt to this alert"),
         ("t_ms", "I", "ms, scenario time of the causing frame"),
         ("outputs", "B", "bit0 visual, bit1 audible, bit2 haptic, bit3 brake request (AEB), bit4 minimal-risk request"),
-        ("reserved", "B", "reserved, 0"),
+        ("origin", "B", "0: caused by host frame frame_seq; 1: by the device's clock (an input timed out; "
+                        "frame_seq is the last radar frame, t_ms the device's estimate of scenario time)"),
         ("reserved2", "H", "reserved, 0"),
         ("rx_ticks_us", "I", "us, device ticks_us when the causing frame was complete"),
     )),
@@ -103,7 +106,7 @@ MESSAGES = {
         ("cause", "B", "current alert cause"),
         ("proc_us", "I", "us, device processing time of that frame"),
         ("processed", "I", "frames handled"),
-        ("dropped", "I", "valid frames not handled (overload)"),
+        ("dropped", "I", "valid radar frames skipped because a newer one was already waiting (flood)"),
         ("rejected", "I", "frames refused or lost: bad version/type/length, or missing from the seq series"),
         ("bad_crc", "I", "diagnostic: candidate frames whose CRC failed"),
         ("skipped_bytes", "I", "diagnostic: bytes discarded while hunting for a header"),
@@ -113,6 +116,13 @@ MESSAGES = {
                           "data fresh, bit4 engaged, bit5 high sensitivity, bit6 locked out, bit7 hands-on pin"),
         ("dm_terminal", "B", "driver-monitor episodes that reached TAKEOVER this drive"),
         ("reserved3", "H", "reserved, 0"),
+        ("tx_dropped", "I", "replies not written because the host was not reading (never blocks the loop)"),
+        ("loop_faults", "I", "exceptions caught by the main loop (each logged; the loop keeps alerting)"),
+        ("bad_version", "I", "rejected: wrong protocol version"),
+        ("bad_type", "I", "rejected: unknown message type"),
+        ("bad_length", "I", "rejected: body too short for its type, or a radar frame whose length and count disagree"),
+        ("lost", "I", "rejected: missing from the seq series (corrupted, truncated or never sent)"),
+        ("heap_bytes", "I", "bytes of heap in use (gc.mem_alloc) when this STATUS was built"),
     )),
     T_PONG: ("pong", (
         ("token", "I", "the PING token"),
@@ -142,6 +152,9 @@ CONFIG_UNKNOWN_KEY = const(1)
 CONFIG_OUT_OF_RANGE = const(2)
 CONFIG_BELOW_FLOOR = const(3)
 CONFIG_ABOVE_CEILING = const(4)
+
+ORIGIN_FRAME = const(0)  # ALERT origin
+ORIGIN_CLOCK = const(1)
 
 DRIVER_HANDS_ON = const(1)
 DRIVER_EYES_ON_ROAD = const(2)

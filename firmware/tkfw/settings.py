@@ -137,9 +137,19 @@ SPEC = (
     ("lockout_after_count", 3, "count", 1, 3, CEILING,
      "driver-monitor TAKEOVER alerts in one drive before assistance is locked out until "
      "restart (openpilot locks out after 3 terminal alerts)."),
+    # -- inputs going stale (issue 6): timed on the board's own clock, since frame time stops
+    # with the frames.
+    ("radar_period_s", 0.05, "s", 0.02, 0.1, CEILING,
+     "the radar's nominal cycle (Delphi ESR 50 ms, 20 Hz). Radar frames arriving faster than "
+     "half of it while a newer one waits are a flood: the older is dropped and counted. Ceiling "
+     "0.1 s: a longer nominal cycle would notice a dead radar later."),
+    ("radar_stale_frames", 3, "frames", 1, 5, CEILING,
+     "no radar frame for this many nominal cycles (150 ms at 20 Hz) raises the FAULT cause at "
+     "TAKEOVER: the system can no longer see, the driver must drive. Ceiling 5 (250 ms)."),
 )
 
 KEYS = tuple(row[0] for row in SPEC)
+
 
 
 def device_name(name):

@@ -10,7 +10,7 @@ Receive path, no allocation per frame:
 
 Transmit path: frames are built in one preallocated buffer; the CRC-32 is computed in Python
 in two 16-bit halves (tables made once) so no value ever exceeds a small int. Device frames are
-at most 52 bytes, so this costs tens of microseconds.
+at most about 100 bytes (STATUS), so this costs tens of microseconds per reply.
 """
 
 from binascii import crc32
@@ -177,7 +177,11 @@ class Encoder:
     """Builds device frames in one preallocated buffer."""
 
     def __init__(self):
-        self.buf = bytearray(_HDR + 64 + schema.CRC_LEN)
+        longest = 0
+        for msg_type, (_, fields) in schema.MESSAGES.items():
+            if msg_type >= 0x80:  # device messages only: the host's are never built here
+                longest = max(longest, schema.layout(fields)[1])
+        self.buf = bytearray(_HDR + longest + schema.CRC_LEN)
         self.seq = 0
         self._offsets = {}
         for msg_type, (_, fields) in schema.MESSAGES.items():

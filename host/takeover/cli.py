@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import signal
 import sys
 import time
@@ -16,7 +17,9 @@ from pathlib import Path
 from takeover import __version__
 from takeover import scenario as scenarios
 from takeover.device import Device
-from takeover.errors import TakeoverError, UsageError
+from takeover.errors import LinkError, TakeoverError, UsageError
+from takeover.faults import Faults, parse_stall
+from takeover.progress import Progress
 from takeover.runner import Pace, Run, run_scenario
 
 EXIT_FAILED = 1
@@ -45,9 +48,38 @@ def _parser() -> argparse.ArgumentParser:
     pace.add_argument("--lockstep", action="store_true",
                       help="send each frame as soon as the board answered the previous one")
     run.add_argument("--json", metavar="FILE", help="write the report as JSON (docs/report.md)")
+    run.add_argument("--report", metavar="DIR",
+                     help="write report.json, junit.xml and report.html (figures inside) into DIR, "
+                          "created if missing (docs/report.md)")
     run.add_argument("--quiet", "-q", action="store_true", help="print only the summary lines")
+    inject = run.add_argument_group("fault injection (docs/robustness.md)")
+    inject.add_argument("--corrupt", type=float, default=0.0, metavar="PCT",
+                        help="flip one bit in PCT %% of the frames sent")
+    inject.add_argument("--drop", type=float, default=0.0, metavar="PCT", help="lose PCT %% of the frames")
+    inject.add_argument("--stall", metavar="T:S", help="send nothing from scenario time T for S seconds")
+    inject.add_argument("--flood", type=int, default=1, metavar="N", help="radar frames N times as often")
+    inject.add_argument("--unplug-at", type=float, metavar="T", help="pull the cable at scenario time T")
+    inject.add_argument("--fault-seed", type=int, default=1, metavar="K", help="which frames are hit (default 1)")
 
     sub.add_parser("scenarios", help="list the built-in scenarios")
+
+    sweep = sub.add_parser("sweep", help="run one scenario over a grid of parameters; table and heat map",
+                           description="Runs the scenario at every grid point (lockstep) and writes "
+                                       "sweep.csv and sweep.png. Parameters: speed_kph, detect_range_m, "
+                                       "reaction_s, brake_mps2, range_m, aeb_delay_s, aeb (0/1).")
+    sweep.add_argument("scenario", help="built-in scenario name or path of a .toml file")
+    sweep.add_argument("--param", action="append", required=True, metavar="NAME=VALUES",
+                       help="a grid axis: NAME=a,b,c or NAME=start:stop:step (repeat: up to 3 axes, the "
+                            "first the heat map's x axis; a single value fixes a parameter)")
+    sweep.add_argument("--out", default="sweep", metavar="DIR", help="folder for sweep.csv and sweep.png "
+                       "(default: ./sweep)")
+    sweep.add_argument("--port", default="sim", help="as for `run`")
+    sweep.add_argument("--board", default="sim", help="as for `run`")
+
+    config = sub.add_parser("config", help="show the board's settings, or change some (NAME=VALUE, physical units)")
+    config.add_argument("changes", nargs="*", metavar="NAME=VALUE", help="e.g. ttc_warning_s=4.5")
+    config.add_argument("--port", default="sim", help="as for `run`")
+    config.add_argument("--board", default="sim", help="as for `run`")
 
     sim = sub.add_parser("sim", help="start a simulated board; prints its port, then its output events")
     sim.add_argument("--board", default="sim")
@@ -61,6 +93,10 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_run(args)
         if args.command == "scenarios":
             return _cmd_scenarios()
+        if args.command == "sweep":
+            return _cmd_sweep(args)
+        if args.command == "config":
+            return _cmd_config(args)
         if args.command == "sim":
             return _cmd_sim(args)
     except TakeoverError as exc:
@@ -69,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("takeover: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `takeover ... | head`: the reader has gone, nothing to report
+        sys.stdout = None
+        return 0
     return EXIT_ERROR
 
 
@@ -102,6 +141,93 @@ def _cmd_sim(args) -> int:
         board.stop()
 
 
+def _cmd_sweep(args) -> int:
+    from takeover import sweep
+
+    scn = scenarios.load(args.scenario)
+    grid = dict(sweep.parse_param(p) for p in args.param)
+    if len(grid) != len(args.param):
+        raise UsageError("--param: each parameter once")
+    if not 1 <= sum(len(v) > 1 for v in grid.values()) <= 3:
+        raise UsageError("--param: 1 to 3 parameters with more than one value (others may be fixed: aeb=0)")
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot create it ({exc.strerror})") from None
+    n = 1
+    for values in grid.values():
+        n *= len(values)
+    print(f"== sweep {scn.name}: {n} runs over {', '.join(f'{k} ({len(v)})' for k, v in grid.items())}")
+    with Device(args.port, board=args.board) as dev, Progress(1) as progress:
+        progress.start(scn.name)
+        points = sweep.run_grid(dev, scn, grid, progress=progress.frames)
+        progress.done()
+    sweep.write_csv(out / "sweep.csv", points)
+    sweep.heatmap(out / "sweep.png", points, f"{scn.name}: relative impact speed")
+    along = "detect_range_m" if "detect_range_m" in grid else next(iter(grid))
+    name, unit = sweep.PARAMS[along]
+    print(f"   lowest {name} from which every larger one avoids the impact:")
+    for others, lowest in sweep.thresholds(points, along):
+        where = ", ".join(f"{k} {v:g}" for k, v in others.items()) or "(all)"
+        print(f"     {where}: " + (f"{lowest:g} {unit}" if lowest is not None else "none in the grid"))
+    collisions = sum(p.collision for p in points)
+    print(f"   {collisions} of {len(points)} runs ended in a collision; wrote {out / 'sweep.csv'} and "
+          f"{out / 'sweep.png'}")
+    return 0
+
+
+_REFUSED = {2: "out of range", 3: "below its safety floor", 4: "above its safety ceiling", 1: "unknown to the board"}
+
+
+def _cmd_config(args) -> int:
+    """Read every setting from the board; apply NAME=VALUE changes first, each checked by the board."""
+    from tkfw import schema, settings
+
+    index = {row[0]: k for k, row in enumerate(settings.SPEC)}
+    wanted = []
+    for change in args.changes:
+        name, sep, text = change.partition("=")
+        if name not in index:
+            import difflib
+
+            close = difflib.get_close_matches(name, index, n=1)
+            raise UsageError(f"no setting {name!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+                             + " (see `takeover config`)")
+        try:
+            value = float(text) if sep else None
+        except ValueError:
+            value = None
+        if value is None:
+            raise UsageError(f"{change!r}: expected NAME=VALUE with a number in {settings.SPEC[index[name]][2]}")
+        wanted.append((name, value))
+    with Device(args.port, board=args.board) as dev:
+        dev.start_session()
+        for name, value in wanted:
+            key = index[name]
+            unit = settings.SPEC[key][2]
+            seq, _ = dev.send("config_set", key=key, value=settings.to_device(name, value))
+            reply = dev.wait_for("config", 2.0, match=lambda m, k=key: m["key"] == k)
+            if reply is None:
+                raise LinkError(f"no answer to config_set {name} from {dev.port}")
+            if reply["status"] != schema.CONFIG_OK:
+                scale = settings.to_device(name, 1.0)
+                raise UsageError(f"{name} = {value:g} {unit} refused by the board: "
+                                 f"{_REFUSED.get(reply['status'], 'refused')}; allowed {reply['lo'] / scale:g} .. "
+                                 f"{reply['hi'] / scale:g} {unit}, still {reply['value'] / scale:g} {unit}")
+            print(f"set {name} = {value:g} {unit}")
+        print(f"{'setting':<28}{'value':>10}  {'unit':<7}{'allowed':<22}safety")
+        for key, (name, _, unit, _, _, safety, _) in enumerate(settings.SPEC):
+            dev.send("config_get", key=key)
+            reply = dev.wait_for("config", 2.0, match=lambda m, k=key: m["key"] == k)
+            if reply is None:
+                raise LinkError(f"no answer to config_get {name} from {dev.port}")
+            scale = settings.to_device(name, 1.0)
+            allowed = f"{reply['lo'] / scale:g} .. {reply['hi'] / scale:g}"
+            print(f"{name:<28}{reply['value'] / scale:>10g}  {unit:<7}{allowed:<22}{safety or '-'}")
+    return 0
+
+
 def _interrupt(*_):
     raise KeyboardInterrupt
 
@@ -112,21 +238,72 @@ def _cmd_run(args) -> int:
     loaded = [scenarios.load(name) for name in args.scenario]  # all files checked before any run
     if args.json:
         _check_writable(Path(args.json))
+    if args.report:
+        from takeover import report  # matplotlib loads only when a report is asked for
+
+        report.prepare_folder(Path(args.report))
     pace = Pace(speed=args.speed, lockstep=args.lockstep)
+    stall_at, stall_s = parse_stall(args.stall)
+    Faults(args.corrupt, args.drop, stall_at, stall_s, args.flood, args.unplug_at, args.fault_seed)  # checks
+    if args.flood > 1 and args.lockstep:
+        raise UsageError("--flood needs a paced run (real time or --speed), not --lockstep")
     runs: list[Run] = []
-    with Device(args.port, board=args.board) as dev:
-        for scn in loaded:
-            if not args.quiet:
-                print(f"== {scn.name}: {scn.description}")
-            run = run_scenario(dev, scn, pace)
-            runs.append(run)
-            _print_run(run, args.quiet)
-    if args.json:
-        Path(args.json).write_text(json.dumps({"scenarios": [r.to_json() for r in runs]}, indent=2) + "\n")
+    try:
+        with Device(args.port, board=args.board) as dev, Progress(len(loaded)) as progress:
+            for scn in loaded:
+                progress.start(scn.name)
+                if not args.quiet:
+                    with progress.printing():
+                        print(f"== {scn.name}: {scn.description}")
+                started = time.perf_counter()
+                faults = Faults(args.corrupt, args.drop, stall_at, stall_s, args.flood, args.unplug_at,
+                                args.fault_seed)
+                partial: list[Run] = []
+                try:
+                    run = run_scenario(dev, scn, pace, progress=progress.frames, faults=faults, partial=partial)
+                except LinkError as exc:
+                    if partial:  # the run so far still goes in the report, marked as cut short
+                        partial[0].passed = False
+                        partial[0].failures.append(f"cut short: {exc}")
+                        partial[0].faults = faults.describe() if faults.active else {}
+                        runs.append(partial[0])
+                    raise
+                run.wall_s = round(time.perf_counter() - started, 3)
+                runs.append(run)
+                progress.done()
+                with progress.printing():
+                    _print_run(run, args.quiet)
+    except LinkError:
+        _write_outputs(args, runs, partial=True)
+        raise
+    _write_outputs(args, runs)
     failed = [r.scenario.name for r in runs if not r.passed]
     if len(runs) > 1:
         print(f"{len(runs) - len(failed)} passed, {len(failed)} failed" + (f": {', '.join(failed)}" if failed else ""))
     return EXIT_FAILED if failed else 0
+
+
+def _write_outputs(args, runs: list[Run], partial: bool = False) -> None:
+    """--json and --report; after a lost link, with the runs so far (a partial report)."""
+    if args.json:
+        doc = {"scenarios": [r.to_json() for r in runs]}
+        if partial:
+            doc["partial"] = True  # the link was lost: the last run was cut short
+        Path(args.json).write_text(json.dumps(doc, indent=2) + "\n")
+    if args.report:
+        from takeover import report
+
+        report.write_report(Path(args.report), runs, _command_line(args))
+
+
+def _command_line(args) -> str:
+    """The `takeover run` command that repeats this run, defaults spelled out."""
+    argv = ["takeover", "run", *args.scenario, "--port", args.port, "--board", args.board]
+    argv += ["--lockstep"] if args.lockstep else ["--speed", f"{args.speed:g}"]
+    if args.json:
+        argv += ["--json", args.json]
+    argv += ["--report", args.report] if args.report else []
+    return shlex.join(argv + (["--quiet"] if args.quiet else []))
 
 
 def _check_writable(path: Path) -> None:
@@ -138,6 +315,25 @@ def _fmt(value, unit: str, scale: float = 1.0, digits: int = 2) -> str:
     return "-" if value is None else f"{value * scale:.{digits}f}{unit}"
 
 
+def _reasons(run: Run) -> str:
+    """Why frames were rejected, from the device's counters, when any were."""
+    d, f = run.device or {}, run.frames
+    if not f.get("rejected"):
+        return ""
+    parts = [f"{d[k]} {label}" for k, label in (("lost", "missing from the seq series"),
+                                                ("bad_version", "wrong version"), ("bad_type", "unknown type"),
+                                                ("bad_length", "wrong length")) if d.get(k)]
+    return f" ({', '.join(parts)}; {f.get('bad_crc', 0)} CRC failures seen)" if parts else ""
+
+
+def _latency_cell(alert: dict) -> str:
+    """An alert's latency; for one the board's clock raised (an input went quiet), how long after
+    the last radar frame it came."""
+    if alert.get("origin") == "clock":
+        return f"+{alert['silence_ms']:.0f} ms quiet" if alert.get("silence_ms") is not None else "clock"
+    return _fmt(alert["latency_us"], " us", digits=0)
+
+
 def _print_run(run: Run, quiet: bool) -> None:
     if not quiet:
         print(f"   board {run.board} on {run.port}, firmware {run.firmware}, {run.pace}")
@@ -145,7 +341,7 @@ def _print_run(run: Run, quiet: bool) -> None:
         for a in run.alerts:
             print(f"   {_fmt(a['t_s'], '', digits=2):>6}  {a['level']:<10}{a['cause']:<11}"
                   f"{_fmt(a['device_ttc_s'], ' s'):>8}{_fmt(a['ttc_s'], ' s'):>9}"
-                  f"{_fmt(a['gap_m'], ' m', digits=1):>8}{_fmt(a['latency_us'], ' us', digits=0):>11}")
+                  f"{_fmt(a['gap_m'], ' m', digits=1):>8}{_latency_cell(a):>11}")
         if not run.alerts:
             print("   (no alerts)")
     o = run.outcome
@@ -159,12 +355,26 @@ def _print_run(run: Run, quiet: bool) -> None:
         outcome += f"; score band {o['score_band']}"
     print(f"   outcome: {outcome}; highest alert {run.max_level}")
     print(f"   frames: sent {f.get('sent')}, processed {f.get('processed')}, dropped {f.get('dropped')}, "
-          f"rejected {f.get('rejected')}")
+          f"rejected {f.get('rejected')}" + _reasons(run))
+    if run.faults:
+        fx = run.faults
+        print(f"   injected: {fx['corrupted']} corrupted, {fx['lost']} lost, {fx['stalled_frames']} held back "
+              f"(stall), {fx['flood_frames']} extra (flood)")
     print(f"   alert latency: p50 {_fmt(lat['p50'], ' us', digits=0)}, p99 {_fmt(lat['p99'], ' us', digits=0)}, "
           f"max {_fmt(lat['max'], ' us', digits=0)} (n={lat['n']}); frame->status p50 "
           f"{_fmt(flat['p50'], ' us', digits=0)}, p99 {_fmt(flat['p99'], ' us', digits=0)} (n={flat['n']})")
-    print(f"   floor (ping->pong on the same link): p50 {_fmt(floor['p50'], ' us', digits=0)}, "
-          f"p99 {_fmt(floor['p99'], ' us', digits=0)} (n={floor['n']})")
+    split = run.latency_split_us
+    if split and split["uplink"]["n"]:
+        print(f"   alert latency split (p50): uplink {_fmt(split['uplink']['p50'], ' us', digits=0)}, "
+              f"device {_fmt(split['device']['p50'], ' us', digits=0)}, downlink "
+              f"{_fmt(split['downlink']['p50'], ' us', digits=0)} (clock offset "
+              f"+/-{run.clock['offset_uncertainty_us']:.0f} us)")
+    ratio = run.latency_vs_floor or {}
+    versus = (f"; alert latency = {ratio['p50']}x floor at p50, {ratio['p99']}x at p99"
+              if ratio.get("p50") else "")
+    print(f"   floor (echo of a {floor.get('frame_bytes', '?')}-byte frame on the same link): p50 "
+          f"{_fmt(floor['p50'], ' us', digits=0)}, p99 {_fmt(floor['p99'], ' us', digits=0)} "
+          f"(n={floor['n']}){versus}")
     for w in run.warnings:
         print(f"   warning: {w}")
     verdict = "PASS" if run.passed else "FAIL: " + "; ".join(run.failures)

@@ -46,8 +46,9 @@ def frame(payload: bytes) -> bytes:
 
 
 def encode(msg_type: int | str, seq: int, targets: list[dict] | None = None,
-           version: int = schema.VERSION, **values) -> bytes:
-    """A complete frame. Missing body fields are 0; strings are str or bytes."""
+           version: int = schema.VERSION, tail: bytes = b"", **values) -> bytes:
+    """A complete frame. Missing body fields are 0; strings are str or bytes; `tail` is appended
+    to the payload (an echo frame padded to a given size)."""
     if isinstance(msg_type, str):
         msg_type = TYPES[msg_type]
     body, names = _BODIES[msg_type]
@@ -62,7 +63,7 @@ def encode(msg_type: int | str, seq: int, targets: list[dict] | None = None,
     payload = _PAYLOAD_HEADER.pack(version, msg_type, seq & 0xFFFF) + body.pack(*args)
     for target in targets or []:
         payload += _TARGET.pack(*(int(target[n]) for n in _TARGET_NAMES))
-    return frame(payload)
+    return frame(payload + tail)
 
 
 def decode_payload(payload: bytes) -> Message:
@@ -77,6 +78,8 @@ def decode_payload(payload: bytes) -> Message:
     for key, value in values.items():
         if isinstance(value, bytes):
             values[key] = value.rstrip(b"\0").decode(errors="replace")
+    if msg_type == schema.T_ECHO:
+        values["raw"] = payload[4:]  # what came back, byte for byte
     msg = Message(msg_type, NAMES[msg_type], seq, values)
     if msg_type == schema.T_RADAR:
         at = schema.RADAR_TARGETS_AT

@@ -66,8 +66,11 @@ class Device:
         if self.port == "sim":
             self.sim = SimBoard(self.board)
             path = self.sim.start()
+        options = {"baudrate": self.baudrate, "timeout": 0.05, "write_timeout": 2}
+        if path.startswith("rfc2217://"):
+            del options["write_timeout"]  # pyserial's RFC 2217 client refuses one
         try:
-            self._ser = serial.serial_for_url(path, baudrate=self.baudrate, timeout=0.05, write_timeout=2)
+            self._ser = serial.serial_for_url(path, **options)
         except (serial.SerialException, ValueError) as exc:
             self.close()
             raise LinkError(f"cannot open port {path}: {exc}") from None
@@ -116,11 +119,16 @@ class Device:
                 msg.t_ns = t_ns
                 self._rx.put(msg)
 
-    def send(self, msg_type: str, targets: list[dict] | None = None, **fields) -> tuple[int, int]:
-        """Send one frame; returns (seq, perf_counter_ns just before the write)."""
+    def send(self, msg_type: str, targets: list[dict] | None = None, mangle=None,
+             **fields) -> tuple[int, int]:
+        """Send one frame; returns (seq, perf_counter_ns just before the write).
+
+        mangle(bytes) -> bytes, if given, changes the frame on its way (fault injection)."""
         with self._write_lock:
             seq = self._seq
             data = codec.encode(msg_type, seq, targets=targets, **fields)
+            if mangle is not None:
+                data = mangle(data)
             t_ns = time.perf_counter_ns()
             try:
                 self._ser.write(data)
@@ -129,6 +137,23 @@ class Device:
             self._seq = (seq + 1) & 0xFFFF
             self.sent += 1
         return seq, t_ns
+
+    def lose(self) -> int:
+        """A frame lost on the way (fault injection): its seq is used up and it counts as sent,
+        so the device must account for it as rejected (missing from the seq series)."""
+        with self._write_lock:
+            seq = self._seq
+            self._seq = (seq + 1) & 0xFFFF
+            self.sent += 1
+        return seq
+
+    def unplug(self) -> None:
+        """Pull the cable (fault injection): a simulated board's process ends; a real port is
+        closed. The reader thread then reports the link gone."""
+        if self.sim is not None:
+            self.sim.stop()
+        elif self._ser is not None:
+            self._ser.close()
 
     def recv(self, timeout: float | None = 0.0) -> codec.Message | None:
         """Next message from the device, or None when none arrives within `timeout` seconds."""

@@ -74,11 +74,11 @@ def alert_table() -> str:
 
 
 def builtin_scenarios() -> str:
-    rows = ["| scenario | what it shows | ego | expectations |", "|---|---|---|---|"]
+    rows = ["| scenario | what it shows | source | ego | expectations |", "|---|---|---|---|---|"]
     for name in scenarios.builtin_names():
         scn = scenarios.load(name)
         exp = ", ".join(f"{k} = {v}" for k, v in vars(scn.expect).items() if v is not None)
-        rows.append(f"| `{name}` | {scn.description} | {scn.ego.speed_kph:g} km/h | {exp} |")
+        rows.append(f"| `{name}` | {scn.description} | {scn.reference} | {scn.ego.speed_kph:g} km/h | {exp} |")
     return "\n".join(rows)
 
 

@@ -30,9 +30,11 @@ import numpy as np
 from tkfw import schema
 from tkfw.alerts import CAUSES, LEVELS
 
+from takeover import codec, timing
 from takeover.codec import Message
 from takeover.device import Device
-from takeover.errors import LinkError
+from takeover.errors import LinkError, UsageError
+from takeover.faults import Faults
 from takeover.plant import Plant, no_action_impact_mps, score_band
 from takeover.scenario import Scenario
 
@@ -93,10 +95,18 @@ class Run:
     alerts: list[dict] = field(default_factory=list)
     latency_us: dict = field(default_factory=dict)
     frame_latency_us: dict = field(default_factory=dict)
-    floor_us: dict = field(default_factory=dict)
+    floor_us: dict = field(default_factory=dict)  # ECHO of a radar-frame-sized frame (takeover.timing)
+    ping_us: dict = field(default_factory=dict)
+    clock: dict = field(default_factory=dict)
+    latency_split_us: dict = field(default_factory=dict)
+    latency_vs_floor: dict = field(default_factory=dict)
     outcome: dict = field(default_factory=dict)
     max_level: str = "NONE"
     trace: list[dict] = field(default_factory=list)  # one row per radar frame (see docs/report.md)
+    faults: dict = field(default_factory=dict)  # what was injected (takeover.faults), if anything
+    device: dict = field(default_factory=dict)  # the device's final counters beyond the accounting
+    frame_latency_samples_us: list[float] = field(default_factory=list)  # every frame->status latency, in order
+    wall_s: float | None = None  # wall-clock duration, set by whoever times the run (the CLI)
 
     def to_json(self) -> dict:
         driver = self.scenario.driver
@@ -104,19 +114,18 @@ class Run:
             "name": self.scenario.name, "passed": self.passed, "failures": self.failures,
             "warnings": self.warnings, "port": self.port, "board": self.board, "firmware": self.firmware,
             "pace": self.pace, "frames": self.frames, "alerts": self.alerts, "latency_us": self.latency_us,
-            "frame_latency_us": self.frame_latency_us, "floor_us": self.floor_us, "outcome": self.outcome, "max_level": self.max_level,
+            "frame_latency_us": self.frame_latency_us, "floor_us": self.floor_us,
+            "ping_us": self.ping_us, "clock": self.clock, "latency_split_us": self.latency_split_us,
+            "latency_vs_floor": self.latency_vs_floor, "outcome": self.outcome, "max_level": self.max_level,
             "driver": {"driver_hz": driver.driver_hz, "timeline": driver.timeline()},
-            "trace": self.trace,
+            "trace": self.trace, "faults": self.faults, "device": self.device,
+            "frame_latency_samples_us": self.frame_latency_samples_us, "wall_s": self.wall_s,
         }
 
 
 def stats_us(samples_ns: list[int]) -> dict:
-    """p50 / p99 / max in microseconds (numpy percentiles), and the sample count."""
-    if not samples_ns:
-        return {"p50": None, "p99": None, "max": None, "n": 0}
-    us = np.asarray(samples_ns, dtype=np.float64) / 1000.0
-    return {"p50": round(float(np.percentile(us, 50)), 1), "p99": round(float(np.percentile(us, 99)), 1),
-            "max": round(float(us.max()), 1), "n": int(us.size)}
+    """p50 / p99 / max in microseconds of nanosecond samples, and the count."""
+    return timing.stats_us([ns / 1000 for ns in samples_ns])
 
 
 class _Collector:
@@ -133,6 +142,7 @@ class _Collector:
         self.last_status: Message | None = None
         self.hellos: list[Message] = []
         self.trace_rows: dict[int, dict] = {}
+        self.alert_stamps: list[tuple[int, int, int, int, int]] = []  # (alert index, sent, rx ticks, proc, read)
 
     def sent(self, seq: int, t_ns: int, t_s: float, ttc_s: float | None, gap_m: float | None) -> None:
         self.frames[seq] = (t_ns, t_s, ttc_s, gap_m)
@@ -142,7 +152,7 @@ class _Collector:
         row = {"t_s": round(t_s, 3), "gap_m": _round(plant.gap_m(), 2), "ttc_s": _round(plant.ttc_s(), 3),
                "ego_kph": round(plant.ego.v_mps * 3.6, 2), "hands_on": driver["hands_on"],
                "eyes_on_road": driver["eyes_on_road"], "eyes_closed": driver["eyes_closed"],
-               "level": None, "cause": None, "device_ttc_s": None, "dm_flags": None}
+               "level": None, "cause": None, "device_ttc_s": None, "dm_flags": None, "heap_bytes": None}
         self.trace_rows[seq] = row
         self.run.trace.append(row)
 
@@ -156,6 +166,7 @@ class _Collector:
                 row["cause"] = CAUSES[msg["cause"]] if msg["cause"] < len(CAUSES) else str(msg["cause"])
                 row["device_ttc_s"] = None if msg["ttc_ms"] < 0 else msg["ttc_ms"] / 1000
                 row["dm_flags"] = msg.fields.get("dm_flags")  # absent from an older firmware
+                row["heap_bytes"] = msg.fields.get("heap_bytes")
             if sent is not None:
                 self.status_latency.append(msg.t_ns - sent[0])
         elif msg.name == "alert":
@@ -164,8 +175,17 @@ class _Collector:
             self.hellos.append(msg)
 
     def _alert(self, msg: Message, sent) -> None:
+        by_clock = msg.fields.get("origin") == schema.ORIGIN_CLOCK
+        silence_ms = None
+        if by_clock:
+            # Raised by the board's own clock (an input timed out), not by a frame: no latency;
+            # how long after the last radar frame was written it came is the figure instead.
+            silence_ms = None if sent is None else round((msg.t_ns - sent[0]) / 1e6, 1)
+            sent = None
         latency_ns = msg.t_ns - sent[0] if sent else None
-        if sent is None:
+        if by_clock:
+            t_s = msg["t_ms"] / 1000 if self.pace.lockstep else (msg.t_ns - self.start_ns) / 1e9 * self.pace.speed
+        elif sent is None:
             t_s = None
         elif self.pace.lockstep:
             t_s = sent[1]
@@ -173,6 +193,7 @@ class _Collector:
             t_s = (msg.t_ns - self.start_ns) / 1e9 * self.pace.speed
         if latency_ns is not None:
             self.alert_latency.append(latency_ns)
+            self.alert_stamps.append((len(self.run.alerts), sent[0], msg["rx_ticks_us"], msg["proc_us"], msg.t_ns))
         ttc_ms = msg["ttc_ms"]
         level = LEVELS[msg["level"]] if msg["level"] < len(LEVELS) else str(msg["level"])
         cause = CAUSES[msg["cause"]] if msg["cause"] < len(CAUSES) else str(msg["cause"])
@@ -191,28 +212,42 @@ class _Collector:
             "gap_m": None if sent is None or sent[3] is None else round(sent[3], 2),
             "proc_us": msg["proc_us"],
             "outputs": msg["outputs"],
+            "origin": "clock" if by_clock else "frame",
+            "silence_ms": silence_ms,
         })
 
 
-def ping_floor(dev: Device, count: int = 30) -> dict:
-    """Round trip of the smallest exchange on this link (ping -> pong), in the same session:
-    the floor that alert latency is compared against."""
-    samples = []
-    for token in range(count):
-        _, t_ns = dev.send("ping", token=token)
-        pong = dev.wait_for("pong", 2.0, match=lambda m, k=token: m["token"] == k)
-        if pong is None:
-            raise LinkError(f"no PONG from {dev.port} within 2 s")
-        samples.append(pong.t_ns - t_ns)
-        time.sleep(0.002)
-    return stats_us(samples)
+PING_COUNT = 20  # exchanges at the start of a run (clock offset, ping statistics) ...
+PING_COUNT_END = 10  # ... and at the end (clock drift)
+ECHO_COUNT = 30
 
 
-def run_scenario(dev: Device, scenario: Scenario, pace: Pace = Pace(), progress=None) -> Run:
-    """Run one scenario on an open device. Raises LinkError if the link dies."""
+def radar_frame_bytes(scenario: Scenario) -> int:
+    """Size of the run's largest radar frame: every target reported at once."""
+    dummy = [{"id": 0, "range": 0, "range_rate": 0, "lateral": 0}] * min(len(scenario.targets), schema.MAX_TARGETS)
+    return len(codec.encode("radar", 0, targets=dummy))
+
+
+def run_scenario(dev: Device, scenario: Scenario, pace: Pace = Pace(), progress=None,
+                 measure_link: bool = True, faults: Faults | None = None, partial: list | None = None) -> Run:
+    """Run one scenario on an open device. Raises LinkError if the link dies; `partial`, if
+    given, then holds the run so far (what a report can still show).
+
+    measure_link=False skips the ping and echo bursts (the floor, the clock fit and the latency
+    split): a sweep wants outcomes, not latency. faults: takeover.faults (injection)."""
+    faults = faults or Faults()
+    if faults.flood > 1 and pace.lockstep:
+        raise UsageError("--flood needs a paced run (real time or --speed), not --lockstep")
     hello = dev.start_session()
     run = Run(scenario, dev.port, hello.board, hello.fw_version, pace.describe())
-    run.floor_us = ping_floor(dev)
+    run.faults = faults.describe() if faults.active else {}
+    if partial is not None:
+        partial.append(run)
+    start_pings = []
+    if measure_link:
+        start_pings = timing.ping_burst(dev, PING_COUNT)
+        run.ping_us = timing.stats_us([p.recv_us - p.sent_us for p in start_pings])
+        run.floor_us = timing.echo_floor(dev, radar_frame_bytes(scenario), ECHO_COUNT)
     run.warnings += hello.mismatches()
     plant = Plant(scenario)
     dt = 1.0 / scenario.radar_hz
@@ -221,6 +256,7 @@ def run_scenario(dev: Device, scenario: Scenario, pace: Pace = Pace(), progress=
     start_ns = time.perf_counter_ns()
     col = _Collector(run, start_ns, pace, plant)
     k = 0  # radar frames sent
+    stall_slept = False
     for t_s, is_radar in schedule:
         if is_radar and k > 0:
             # The plant advances one radar period just before the next radar frame: a driver
@@ -233,29 +269,62 @@ def run_scenario(dev: Device, scenario: Scenario, pace: Pace = Pace(), progress=
                 break
         if not pace.lockstep:
             _sleep_until(start_ns + int(t_s / pace.speed * 1e9), dev, col)
+        if faults.unplug_at_s is not None and t_s >= faults.unplug_at_s:
+            dev.unplug()
+            dev.send("ping", token=0)  # the write that finds the cable gone (LinkError)
+        if faults.stalled(t_s):
+            faults.stalled_frames += 1
+            if pace.lockstep and not stall_slept:  # the board's own clock must see the silence
+                stall_slept = True
+                _sleep_until(time.perf_counter_ns() + int(faults.stall_s * 1e9), dev, col)
+            if is_radar:
+                k += 1
+            continue
         if not is_radar:
             flags = driver_flags(plant.driver_state(t_s))
-            seq, t_ns = dev.send("driver", t_ms=round(t_s * 1000), flags=flags)
+            seq, t_ns = _send(dev, faults, "driver", t_ms=round(t_s * 1000), flags=flags)
             col.sent(seq, t_ns, t_s, plant.ttc_s(), plant.gap_m())
             _drain(dev, col)  # no reply to wait for, even in lockstep
             continue
-        seq, t_ns = dev.send("radar", targets=plant.radar(), t_ms=round(t_s * 1000),
-                             ego_speed=round(plant.ego.v_mps * 1000))
+        targets = plant.radar()
+        seq, t_ns = _send(dev, faults, "radar", targets=targets, t_ms=round(t_s * 1000),
+                          ego_speed=round(plant.ego.v_mps * 1000))
         col.sent(seq, t_ns, t_s, plant.ttc_s(), plant.gap_m())
         col.traced(seq, t_s, plant, plant.driver_state(t_s))
-        if pace.lockstep:
-            reply = dev.wait_for("status", 2.0, match=lambda m, s=seq: m["frame_seq"] == s, sink=col)
-            if reply is None:
+        for extra in range(1, faults.flood):  # a radar gone mad: the same view, stamped closer
+            t_extra = t_s + extra * dt / faults.flood
+            _sleep_until(start_ns + int(t_extra / pace.speed * 1e9), dev, col)
+            seq_x, t_ns_x = _send(dev, faults, "radar", targets=targets, t_ms=round(t_extra * 1000),
+                                  ego_speed=round(plant.ego.v_mps * 1000))
+            col.sent(seq_x, t_ns_x, t_extra, plant.ttc_s(), plant.gap_m())
+            faults.flood_frames += 1
+        if pace.lockstep and seq >= 0:
+            damaged = faults.last_mangled  # a damaged frame is rejected: no STATUS will come
+            reply = dev.wait_for("status", 0.2 if damaged else 2.0, match=lambda m, s=seq: m["frame_seq"] == s,
+                                 sink=col)
+            if reply is None and not damaged:
                 raise LinkError(f"no reply to radar frame {seq} within 2 s")
-            col(reply)
+            if reply is not None:
+                col(reply)
         _drain(dev, col)
         k += 1
         if progress is not None:
             progress(k, n_radar)
     else:
         plant.step(dt)  # the last radar frame's period counts too (an impact in it is an impact)
-    _finish(dev, run, col, plant)
+    _finish(dev, run, col, plant, start_pings)
+    if faults.active:
+        run.faults = faults.describe()
     return run
+
+
+def _send(dev: Device, faults: Faults, msg_type: str, **fields) -> tuple[int, int]:
+    """dev.send through the injected faults: a lost frame returns seq -1."""
+    if faults.lose_this():
+        faults.last_mangled = False
+        dev.lose()
+        return -1, time.perf_counter_ns()
+    return dev.send(msg_type, mangle=faults.mangler(), **fields)
 
 
 def _round(value: float | None, digits: int) -> float | None:
@@ -279,9 +348,12 @@ def _drain(dev: Device, col: _Collector) -> None:
         msg = dev.recv()
 
 
-def _finish(dev: Device, run: Run, col: _Collector, plant: Plant) -> None:
+def _finish(dev: Device, run: Run, col: _Collector, plant: Plant, start_pings: list) -> None:
+    end_pings = timing.ping_burst(dev, PING_COUNT_END, sink=col) if start_pings else []  # before the status
     status = dev.status(timeout=2.0, sink=col)
     _drain(dev, col)
+    if start_pings:
+        _split_latency(run, col, timing.ClockFit(start_pings, end_pings))
     sent = dev.sent
     if status is None:
         run.failures.append("device did not answer the final status request")
@@ -290,6 +362,8 @@ def _finish(dev: Device, run: Run, col: _Collector, plant: Plant) -> None:
         run.frames = {"sent": sent, "processed": status["processed"], "dropped": status["dropped"],
                       "rejected": status["rejected"], "bad_crc": status["bad_crc"],
                       "skipped_bytes": status["skipped_bytes"]}
+        run.device = {k: status.fields.get(k) for k in ("bad_version", "bad_type", "bad_length", "lost",
+                                                        "tx_dropped", "loop_faults", "heap_bytes")}
         accounted = status["processed"] + status["dropped"] + status["rejected"]
         if accounted != sent:
             run.failures.append(f"frame accounting: sent {sent}, device accounts for {accounted} "
@@ -300,6 +374,7 @@ def _finish(dev: Device, run: Run, col: _Collector, plant: Plant) -> None:
             run.failures.append("device reset during the run (new boot id): results are invalid")
     run.latency_us = stats_us(col.alert_latency)
     run.frame_latency_us = stats_us(col.status_latency)
+    run.frame_latency_samples_us = [round(ns / 1000, 1) for ns in col.status_latency]  # the report's histogram
     run.outcome = {"collision": plant.collided,
                    "impact_speed_kph": round(plant.impact_speed_mps * 3.6, 1) if plant.collided else 0.0,
                    "min_gap_m": None if plant.min_gap_m is None else round(max(plant.min_gap_m, 0.0), 2),
@@ -315,6 +390,23 @@ def _finish(dev: Device, run: Run, col: _Collector, plant: Plant) -> None:
     levels = [LEVELS.index(a["level"]) for a in run.alerts if a["level"] in LEVELS]
     run.max_level = LEVELS[max(levels, default=0)]
     _judge(run)
+
+
+def _split_latency(run: Run, col: _Collector, fit: timing.ClockFit) -> None:
+    """Uplink / device / downlink of every alert, and the latency against the echo floor."""
+    parts = {"uplink": [], "device": [], "downlink": []}
+    for index, sent_ns, dev_rx, proc_us, recv_ns in col.alert_stamps:
+        up, on_device, down = timing.split(fit, sent_ns, dev_rx, proc_us, recv_ns)
+        alert = run.alerts[index]
+        alert.update({"uplink_us": round(up, 1), "device_us": round(on_device, 1), "downlink_us": round(down, 1)})
+        parts["uplink"].append(up)
+        parts["device"].append(on_device)
+        parts["downlink"].append(down)
+    run.clock = fit.describe()
+    run.latency_split_us = {name: timing.stats_us(values) for name, values in parts.items()}
+    floor, lat = run.floor_us, stats_us(col.alert_latency)
+    run.latency_vs_floor = {q: (round(lat[q] / floor[q], 2) if lat[q] and floor.get(q) else None)
+                            for q in ("p50", "p99")}
 
 
 def _judge(run: Run) -> None:

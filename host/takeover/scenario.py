@@ -118,10 +118,11 @@ class Scenario:
     driver: Driver = field(default_factory=Driver)
     aeb: Aeb = field(default_factory=Aeb)
     radar: Radar = field(default_factory=Radar)
+    reference: str = ""  # what it reproduces: a protocol, a regulation, the SU7 reconstruction
 
 
 # key -> (type(s), required). Types are checked strictly; ints are accepted where floats are.
-_TOP = {"name": (str, True), "description": (str, True), "duration_s": (float, True),
+_TOP = {"name": (str, True), "description": (str, True), "reference": (str, False), "duration_s": (float, True),
         "radar_hz": (float, False), "ego": (dict, True), "target": (list, False), "expect": (dict, False),
         "driver": (dict, False), "aeb": (dict, False), "radar": (dict, False)}
 _EGO = {"speed_kph": (float, True)}
@@ -254,7 +255,7 @@ def parse(text: str, origin: str) -> Scenario:
     if not 0 < top["duration_s"] <= 3600:
         raise UsageError(f"{origin}: duration_s must be within 0..3600 s, got {top['duration_s']}")
     return Scenario(top["name"], top["description"], top["duration_s"], radar_hz, ego, targets, expect, origin,
-                    driver, aeb, radar)
+                    driver, aeb, radar, top.get("reference", ""))
 
 
 def builtin_names() -> list[str]:

@@ -103,17 +103,18 @@ if (scriptMode) {
 
 // ---- board mode ----------------------------------------------------------------------------
 const fd = opts.fd;
-const shared = new SharedArrayBuffer(16 + RING);
-const ctrl = new Int32Array(shared, 0, 4); // [0] write index, [1] read index, [2] reader errors
-const ring = new Uint8Array(shared, 16, RING);
+const shared = new SharedArrayBuffer(32 + RING);
+// [0] write index, [1] read index, [2] reader errors, [3] nap word, [4] firmware loop passes
+const ctrl = new Int32Array(shared, 0, 8);
+const ring = new Uint8Array(shared, 32, RING);
 
 new Worker(
   `
   const { workerData } = require("node:worker_threads");
   const fs = require("node:fs");
   const { fd, shared, RING, IDX_MASK } = workerData;
-  const ctrl = new Int32Array(shared, 0, 4);
-  const ring = new Uint8Array(shared, 16, RING);
+  const ctrl = new Int32Array(shared, 0, 8);
+  const ring = new Uint8Array(shared, 32, RING);
   const chunk = Buffer.alloc(4096);
   const nap = (ms) => Atomics.wait(ctrl, 3, 0, ms);
   for (;;) {
@@ -145,6 +146,57 @@ new Worker(
 
 let loops = 0;
 let writeDrops = 0;
+
+// Transmit path: the firmware's writes go into a bounded ring that a second worker drains into
+// the pty with blocking writes. Like a USB CDC transmit buffer: when the host stops reading, the
+// ring fills and further frames are refused at once (counted) instead of blocking the loop.
+// This worker is also the board's watchdog (it wakes at least every 250 ms).
+const TX_RING = 1 << 13;
+const txShared = new SharedArrayBuffer(32 + TX_RING);
+const txCtrl = new Int32Array(txShared, 0, 8); // [0] write index, [1] read index, [2] writer errors
+const txRing = new Uint8Array(txShared, 32, TX_RING);
+new Worker(
+  `
+  const { workerData } = require("node:worker_threads");
+  const fs = require("node:fs");
+  const { fd, txShared, TX_RING, IDX_MASK, shared, STALL_MS } = workerData;
+  const txCtrl = new Int32Array(txShared, 0, 8);
+  const ctrl = new Int32Array(shared, 0, 8);
+  // Watchdog: the firmware counts a pass of its main loop in ctrl[4] (simio.alive). A count that
+  // stops moving for STALL_MS is reported once as a "stall" event, and its end as "resume".
+  let seen = 0, since = Date.now(), stalled = false;
+  const watch = () => {
+    const loops = Atomics.load(ctrl, 4);
+    const now = Date.now();
+    if (loops !== seen) {
+      if (stalled) fs.writeSync(1, JSON.stringify({ ev: "resume", stalled_ms: now - since }) + "\\n");
+      seen = loops; since = now; stalled = false;
+    } else if (!stalled && loops > 0 && now - since > STALL_MS) {
+      stalled = true;
+      fs.writeSync(1, JSON.stringify({ ev: "stall", after_ms: now - since }) + "\\n");
+    }
+  };
+
+  const txRing = new Uint8Array(txShared, 32, TX_RING);
+  const out = Buffer.alloc(TX_RING);
+  for (;;) {
+    const r = Atomics.load(txCtrl, 1);
+    const w = Atomics.load(txCtrl, 0);
+    watch();  // this worker wakes at least every 250 ms, whatever the traffic
+    if (w === r) { Atomics.wait(txCtrl, 0, w, 250); continue; }
+    const n = (w - r) & IDX_MASK;
+    for (let i = 0; i < n; i++) out[i] = txRing[(r + i) & (TX_RING - 1)];
+    let off = 0;
+    while (off < n) {
+      try { off += fs.writeSync(fd, out, off, n - off); }
+      catch (err) { Atomics.add(txCtrl, 2, 1); Atomics.wait(txCtrl, 3, 0, 20); }
+    }
+    Atomics.store(txCtrl, 1, (r + n) & IDX_MASK);
+  }
+  `,
+  { eval: true, workerData: { fd, txShared, TX_RING, IDX_MASK, shared, STALL_MS: 1000 } },
+);
+
 const t0 = process.hrtime.bigint();
 const nowUs = () => Number((process.hrtime.bigint() - t0) / 1000n);
 const event = (obj) => fs.writeSync(1, JSON.stringify({ t_us: nowUs(), ...obj }) + "\n");
@@ -169,27 +221,26 @@ mp.registerJsModule("simio", {
     Atomics.notify(ctrl, 1);
     return k;
   },
-  // Write `count` bytes from VM address `addr` to the pty. Like USB CDC, a host that stops
-  // reading blocks the writer; after 500 ms the rest of the frame is dropped and counted.
+  // Queue `count` bytes from VM address `addr` for the pty; returns count, or 0 when the
+  // transmit ring cannot take the whole frame now (the host is not reading): never blocks.
   write(addr, count) {
-    const data = Buffer.from(heap().slice(addr, addr + count));
-    let off = 0;
-    const deadline = Date.now() + 500;
-    while (off < count) {
-      try {
-        off += fs.writeSync(fd, data, off, count - off);
-      } catch (err) {
-        if (err.code !== "EAGAIN" || Date.now() > deadline) { writeDrops++; return; }
-        Atomics.wait(ctrl, 3, 0, 1);
-      }
-    }
+    const w = Atomics.load(txCtrl, 0);
+    const free = TX_RING - ((w - Atomics.load(txCtrl, 1)) & IDX_MASK);
+    if (count > free) { writeDrops++; return 0; }
+    const mem = heap();
+    for (let i = 0; i < count; i++) txRing[(w + i) & (TX_RING - 1)] = mem[addr + i];
+    Atomics.store(txCtrl, 0, (w + count) & IDX_MASK);
+    Atomics.notify(txCtrl, 0);
+    return count;
   },
+  // Bytes received from the pty and not yet read by the firmware.
+  pending() { return (Atomics.load(ctrl, 0) - Atomics.load(ctrl, 1)) & IDX_MASK; },
   output(level, cause, led, ledOn, ledOff, toneHz, toneOn, toneOff, hapticOn, hapticOff, brake) {
     event({ ev: "output", level, cause, led, led_on_ms: ledOn, led_off_ms: ledOff, tone_hz: toneHz,
       tone_on_ms: toneOn, tone_off_ms: toneOff, haptic_on_ms: hapticOn, haptic_off_ms: hapticOff, brake });
   },
   ticks_us() { return Number((process.hrtime.bigint() / 1000n) & 0x3fffffffn); },
-  alive() { loops++; },
+  alive() { loops++; Atomics.add(ctrl, 4, 1); },
   log(text) { event({ ev: "log", text }); },
 });
 

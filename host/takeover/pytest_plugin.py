@@ -1,0 +1,133 @@
+"""pytest plugin for HIL tests: one board per worker, a fresh session per test.
+
+Registered through the `pytest11` entry point, so any pytest run in an environment where the
+`takeover` package is installed has it:
+
+    pytest hil_tests                                        # one simulated board per test
+    pytest hil_tests --port /dev/ttyACM0                    # a real board running the firmware
+    pytest hil_tests -n 2                                   # two workers, each its own simulated board
+    pytest hil_tests -n 2 --port /dev/ttyACM0 --port rfc2217://lab-pc:4001   # two real boards
+
+Worker gwK of pytest-xdist takes ports[K % len(ports)]. `sim` may be shared (every Device("sim")
+starts its own simulated board); a serial port may not, since two workers writing one port
+interleave their frames. docs/hil.md has the details.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from takeover import scenario as scenarios
+from takeover.device import Device
+from takeover.runner import Pace, Run, run_scenario
+
+SIM = "sim"
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("takeover", "takeover HIL bench")
+    group.addoption("--port", action="append", dest="takeover_ports", metavar="PORT",
+                    help="board to test on: 'sim' (the default: a simulated board), a serial device, or a "
+                         "pyserial URL such as rfc2217://host:port; repeat once per board, one per xdist worker")
+    group.addoption("--board", dest="takeover_board", default=SIM, metavar="NAME",
+                    help="board definition (boards/NAME.py) for simulated ports (default: sim)")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "real_board: needs a real board (skipped when the worker's port is sim)")
+    # pyserial 3.5's RFC 2217 client (rfc2217:// ports) calls threading APIs Python 3.10 deprecated.
+    config.addinivalue_line("filterwarnings", r"ignore:set(Daemon|Name)\(\) is deprecated:DeprecationWarning:serial")
+    if not hasattr(config, "workerinput"):  # the controller (or a run without xdist) checks once
+        check_ports(ports_of(config), worker_count(config))
+
+
+def ports_of(config) -> list[str]:
+    return config.getoption("takeover_ports") or [SIM]
+
+
+def worker_count(config) -> int:
+    """How many xdist workers this run starts: 1 without xdist (or with -n 0)."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        return workerinput["workercount"]
+    if config.getoption("dist", "no") == "no":
+        return 1
+    count = 0
+    for spec in config.getoption("tx", None) or []:  # "popen", or "3*popen" as xdist spells a group
+        times, star, _ = spec.partition("*")
+        count += int(times) if star and times.isdigit() else 1
+    return max(count, 1)
+
+
+def worker_index(config) -> int:
+    """K of worker gwK; 0 without xdist."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is None:
+        return 0
+    return int(workerinput["workerid"].removeprefix("gw"))
+
+
+def assign(ports: list[str], workers: int) -> list[str]:
+    """The port of each worker: gwK takes ports[K % len(ports)]."""
+    return [ports[k % len(ports)] for k in range(workers)]
+
+
+def check_ports(ports: list[str], workers: int) -> None:
+    """Every port gets a worker, and no serial port gets two."""
+    if len(ports) > workers:
+        raise pytest.UsageError(
+            f"{len(ports)} ports given (--port {' --port '.join(ports)}) but the run has {workers} "
+            f"worker{'s' if workers > 1 else ''}: add -n {len(ports)} so every board is tested")
+    assigned = assign(ports, workers)
+    for port in ports:
+        if port != SIM and assigned.count(port) > 1:
+            sharing = " and ".join(f"gw{k}" for k, p in enumerate(assigned) if p == port)
+            raise pytest.UsageError(
+                f"workers {sharing} would share port {port}: two workers cannot share one serial port; "
+                f"give one --port per worker (-n {workers} needs {workers} ports) or fewer workers")
+
+
+def worker_port(config) -> str:
+    ports = ports_of(config)
+    return ports[worker_index(config) % len(ports)]
+
+
+def pytest_collection_modifyitems(config, items):
+    port = worker_port(config)
+    if port != SIM:
+        return
+    # A skip mark, not a skip in a hook: the summary then names the test, not this file.
+    skip = pytest.mark.skip(reason="needs a real board: this worker's port is sim "
+                                   "(run with --port /dev/ttyACM0 or --port rfc2217://host:port)")
+    for item in items:
+        if item.get_closest_marker("real_board") is not None:
+            item.add_marker(skip)
+
+
+def pytest_report_header(config):
+    workers = worker_count(config)
+    ports = assign(ports_of(config), workers)
+    where = f"port {ports[0]}" if workers == 1 else "ports " + ", ".join(f"gw{k} {p}" for k, p in enumerate(ports))
+    return f"takeover: {where}; board definition for sim: {config.getoption('takeover_board')}"
+
+
+@pytest.fixture(scope="session")
+def port(pytestconfig) -> str:
+    """This worker's port: 'sim', a serial device or a pyserial URL."""
+    return worker_port(pytestconfig)
+
+
+@pytest.fixture
+def device(pytestconfig, port):
+    """An open Device on this worker's port; the test starts the session (start_session) itself.
+    With sim, a new simulated board per test; with a real port, the port is opened per test."""
+    with Device(port, board=pytestconfig.getoption("takeover_board")) as dev:
+        yield dev
+
+
+@pytest.fixture
+def scenario_runner(device):
+    """run(name_or_path, pace) -> Run: a built-in scenario or a scenario file on this test's device."""
+    def run(name_or_path: str, pace: Pace = Pace(lockstep=True)) -> Run:
+        return run_scenario(device, scenarios.load(name_or_path), pace)
+    return run

@@ -1,0 +1,199 @@
+"""`takeover sweep`: one scenario over a grid of parameters, outcomes in a table and a heat map.
+
+    takeover sweep su7-construction-zone --param speed_kph=60:140:20 \
+        --param detect_range_m=40:200:20 --param reaction_s=1.2,2.0 --out sweep/
+
+Each grid point is the scenario with those values, run in lockstep on the board (the closed loop
+gives the same outcome at any pace, so a sweep is only as slow as the board). Parameters:
+  speed_kph        the ego speed ([ego] speed_kph)
+  detect_range_m   every target's radar detection range
+  reaction_s       the reference driver's reaction time (attentive; [driver] reaction_s)
+  brake_mps2       the reference driver's braking
+  range_m          every target's initial range
+  aeb_delay_s      the brake actuator delay ([aeb] delay_s)
+  aeb              1 to apply the firmware's brake request, 0 to leave it to the driver
+Values: a list `a,b,c` or a range `start:stop:step` (stop included).
+
+Up to three parameters may take several values (the axes); more may be fixed to one value
+(e.g. aeb=0). Writes sweep.csv (one row per point) and sweep.png (impact speed: one panel per
+value of the third axis, if any), and prints, per value of the other parameters, the lowest detection
+range (or the threshold of the first parameter) from which every larger value avoids the impact.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+
+from takeover.device import Device
+from takeover.errors import UsageError
+from takeover.runner import Pace, run_scenario
+from takeover.scenario import Scenario
+
+PARAMS = {
+    "speed_kph": ("ego speed", "km/h"),
+    "detect_range_m": ("detection range", "m"),
+    "reaction_s": ("driver reaction", "s"),
+    "brake_mps2": ("driver braking", "m/s^2"),
+    "range_m": ("initial range", "m"),
+    "aeb_delay_s": ("brake actuator delay", "s"),
+    "aeb": ("brake request applied", "0/1"),
+}
+MAX_POINTS = 2000
+
+
+def apply(scenario: Scenario, values: dict[str, float]) -> Scenario:
+    """A copy of the scenario with the grid point's values."""
+    scn = copy.deepcopy(scenario)
+    for name, value in values.items():
+        if name == "speed_kph":
+            scn.ego.speed_kph = value
+        elif name == "detect_range_m":
+            for t in scn.targets:
+                t.detect_range_m = value
+        elif name == "range_m":
+            for t in scn.targets:
+                t.range_m = value
+        elif name == "reaction_s":
+            scn.driver.reaction_s = value
+        elif name == "brake_mps2":
+            scn.driver.brake_mps2 = value
+        elif name == "aeb_delay_s":
+            scn.aeb.delay_s = value
+        elif name == "aeb":
+            scn.aeb.enabled = bool(value)
+    return scn
+
+
+def parse_param(text: str) -> tuple[str, list[float]]:
+    """'name=a,b,c' or 'name=start:stop:step' -> (name, values)."""
+    name, sep, spec = text.partition("=")
+    name = name.strip()
+    if not sep or not spec:
+        raise UsageError(f"--param {text!r}: expected NAME=VALUES, e.g. speed_kph=60:140:20 or reaction_s=1.2,2.0")
+    if name not in PARAMS:
+        raise UsageError(f"--param {name!r}: unknown parameter (known: {', '.join(PARAMS)})")
+    try:
+        if ":" in spec:
+            start, stop, step = (float(x) for x in spec.split(":"))
+            if step <= 0 or stop < start:
+                raise ValueError
+            n = int(round((stop - start) / step)) + 1
+            values = [round(start + k * step, 6) for k in range(n) if start + k * step <= stop + 1e-9]
+        else:
+            values = [float(x) for x in spec.split(",")]
+    except ValueError:
+        raise UsageError(f"--param {text!r}: values must be numbers, 'a,b,c' or 'start:stop:step' "
+                         f"with step > 0") from None
+    if any(v < 0 for v in values) or (name == "speed_kph" and any(v <= 0 for v in values)):
+        raise UsageError(f"--param {text!r}: values must be positive")
+    if name == "aeb" and any(v not in (0, 1) for v in values):
+        raise UsageError(f"--param {text!r}: aeb takes 0 or 1")
+    return name, values
+
+
+@dataclass
+class Point:
+    values: dict
+    collision: bool
+    impact_speed_kph: float
+    min_gap_m: float | None
+    first_warning_ttc_s: float | None
+    max_level: str
+    passed: bool
+
+
+def run_grid(dev: Device, scenario: Scenario, grid: dict[str, list[float]], progress=None) -> list[Point]:
+    names = list(grid)
+    combos = list(itertools.product(*(grid[n] for n in names)))
+    if len(combos) > MAX_POINTS:
+        raise UsageError(f"{len(combos)} grid points; at most {MAX_POINTS} per sweep")
+    points = []
+    for k, combo in enumerate(combos):
+        values = dict(zip(names, combo))
+        run = run_scenario(dev, apply(scenario, values), Pace(lockstep=True), measure_link=False)
+        first = next((a for a in run.alerts if a["cause"] == "collision"
+                      and a["level"] in ("WARNING", "TAKEOVER", "EMERGENCY")), None)
+        o = run.outcome
+        points.append(Point(values, o["collision"], o["impact_speed_kph"], o["min_gap_m"],
+                            None if first is None else first["ttc_s"], run.max_level, run.passed))
+        if progress is not None:
+            progress(k + 1, len(combos))
+    return points
+
+
+def write_csv(path: Path, points: list[Point]) -> None:
+    names = list(points[0].values) if points else []
+    with path.open("w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(names + ["collision", "impact_speed_kph", "min_gap_m", "first_warning_ttc_s", "max_level",
+                              "expectations_met"])
+        for p in points:
+            out.writerow([p.values[n] for n in names] + [int(p.collision), p.impact_speed_kph, p.min_gap_m,
+                                                         p.first_warning_ttc_s, p.max_level, int(p.passed)])
+
+
+def thresholds(points: list[Point], along: str) -> list[tuple[dict, float | None]]:
+    """For each combination of the other parameters: the smallest value of `along` from which
+    every larger value in the grid avoids the impact (None if even the largest does not)."""
+    others = [n for n in points[0].values if n != along and len({p.values[n] for p in points}) > 1]
+    groups: dict[tuple, list[Point]] = {}
+    for p in points:
+        groups.setdefault(tuple(p.values[n] for n in others), []).append(p)
+    out = []
+    for key, group in groups.items():
+        group.sort(key=lambda p: p.values[along])
+        lowest = None
+        for p in reversed(group):
+            if p.collision:
+                break
+            lowest = p.values[along]
+        out.append((dict(zip(others, key)), lowest))
+    return out
+
+
+def heatmap(path: Path, points: list[Point], title: str) -> None:
+    """Impact speed over the first two parameters; one panel per value of the third."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    names = [n for n in points[0].values if len({p.values[n] for p in points}) > 1]  # the axes
+    x_name, y_name = names[0], names[1] if len(names) > 1 else None
+    facet = names[2] if len(names) > 2 else None
+    facets = sorted({p.values[facet] for p in points}) if facet else [None]
+    xs = sorted({p.values[x_name] for p in points})
+    ys = sorted({p.values[y_name] for p in points}) if y_name else [0.0]
+    vmax = max([p.impact_speed_kph for p in points] + [1.0])
+    fig, axes = plt.subplots(1, len(facets), figsize=(4.2 * len(facets) + 1.2, 4.2), squeeze=False,
+                             constrained_layout=True)
+    for ax, fv in zip(axes[0], facets):
+        grid = np.full((len(ys), len(xs)), np.nan)
+        for p in points:
+            if facet and p.values[facet] != fv:
+                continue
+            grid[ys.index(p.values[y_name]) if y_name else 0, xs.index(p.values[x_name])] = p.impact_speed_kph
+        image = ax.imshow(grid, origin="lower", aspect="auto", cmap="RdYlGn_r", vmin=0, vmax=vmax,
+                          extent=(-0.5, len(xs) - 0.5, -0.5, len(ys) - 0.5))
+        for (i, j), v in np.ndenumerate(grid):
+            if not np.isnan(v):
+                ax.text(j, i, "stop" if v == 0 else f"{v:.0f}", ha="center", va="center", fontsize=7,
+                        color="white" if v == 0 else "black")
+        ax.set_xticks(range(len(xs)), [f"{x:g}" for x in xs], fontsize=8)
+        ax.set_xlabel(f"{PARAMS[x_name][0]} ({PARAMS[x_name][1]})")
+        if y_name:
+            ax.set_yticks(range(len(ys)), [f"{y:g}" for y in ys], fontsize=8)
+            ax.set_ylabel(f"{PARAMS[y_name][0]} ({PARAMS[y_name][1]})")
+        else:
+            ax.set_yticks([])
+        if facet:
+            ax.set_title(f"{PARAMS[facet][0]} {fv:g} {PARAMS[facet][1]}", fontsize=10)
+    fig.colorbar(image, ax=axes[0].tolist(), label="relative impact speed (km/h); 'stop' = no impact")
+    fig.suptitle(title, fontsize=11)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,130 @@
+"""Two clocks and a floor: where an alert's latency goes, and what it is compared with.
+
+The host stamps every frame with time.perf_counter_ns() at write and at read; the device stamps
+receipt (rx_ticks_us) and its own processing time (proc_us) with MicroPython ticks_us, which wrap
+at 2**30 us (about 18 minutes) and run on the board's crystal. Ping/pong exchanges (the PONG
+carries the device's receive and transmit ticks) fit device ticks to host time NTP style: the
+exchange with the smallest round trip gives the offset, to within half that round trip; a second
+burst at the end of a run gives the drift (tens of ppm on a real crystal: 1.5 ms over 30 s
+would otherwise swamp a sub-millisecond split). Then each alert's latency splits into
+  uplink   = device receipt (in host time) - host write of the causing frame,
+  device   = proc_us, receipt to the alert being written,
+  downlink = host read of the alert - (device receipt + proc_us),
+which add up to the whole latency exactly; the fit's uncertainty moves time between uplink and
+downlink only.
+
+The floor is the transport alone: an ECHO frame the size of the run's radar frames, which the
+firmware writes back byte for byte without decoding it (tkfw.schema T_ECHO).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from takeover import codec
+from takeover.device import Device
+from takeover.errors import LinkError
+
+TICKS_PERIOD_US = 1 << 30  # MicroPython ticks_us wraps here
+
+
+def _wrap(delta: int) -> int:
+    """A difference of two tick readings as a signed number of microseconds."""
+    return (delta + TICKS_PERIOD_US // 2) % TICKS_PERIOD_US - TICKS_PERIOD_US // 2
+
+
+def stats_us(samples_us) -> dict:
+    """p50 / p99 / max in microseconds (numpy percentiles), and the sample count."""
+    if len(samples_us) == 0:
+        return {"p50": None, "p99": None, "max": None, "n": 0}
+    us = np.asarray(samples_us, dtype=np.float64)
+    return {"p50": round(float(np.percentile(us, 50)), 1), "p99": round(float(np.percentile(us, 99)), 1),
+            "max": round(float(us.max()), 1), "n": int(us.size)}
+
+
+@dataclass
+class PingSample:
+    sent_us: float  # host perf_counter, us
+    dev_rx: int  # device ticks_us at PING receipt
+    dev_tx: int  # device ticks_us just before the PONG was written
+    recv_us: float  # host perf_counter, us
+
+    @property
+    def rtt_us(self) -> float:
+        """Round trip less the time the device held the ping."""
+        return self.recv_us - self.sent_us - _wrap(self.dev_tx - self.dev_rx)
+
+    def midpoint(self) -> tuple[float, float]:
+        """(host us, device ticks) of the same instant, assuming symmetric links."""
+        return (self.sent_us + self.recv_us) / 2, self.dev_rx + _wrap(self.dev_tx - self.dev_rx) / 2
+
+
+def ping_burst(dev: Device, count: int, sink=None) -> list[PingSample]:
+    """`count` ping/pong exchanges, a couple of milliseconds apart."""
+    samples = []
+    for token in range(count):
+        seq, t_ns = dev.send("ping", token=token)
+        pong = dev.wait_for("pong", 2.0, match=lambda m, k=token: m["token"] == k, sink=sink)
+        if pong is None:
+            raise LinkError(f"no PONG from {dev.port} within 2 s")
+        samples.append(PingSample(t_ns / 1000, pong["rx_ticks_us"], pong["tx_ticks_us"], pong.t_ns / 1000))
+        time.sleep(0.002)
+    return samples
+
+
+def echo_floor(dev: Device, frame_len: int, count: int = 30, sink=None) -> dict:
+    """Round trip of an ECHO frame of frame_len bytes (the firmware returns it unread)."""
+    tail = max(0, frame_len - len(codec.encode("echo", 0)))
+    samples = []
+    for _ in range(count):
+        seq, t_ns = dev.send("echo", tail=bytes(tail))
+        echo = dev.wait_for("echo", 2.0, match=lambda m, s=seq: m.seq == s, sink=sink)
+        if echo is None:
+            raise LinkError(f"no ECHO back from {dev.port} within 2 s")
+        samples.append((echo.t_ns - t_ns) / 1000)
+        time.sleep(0.002)
+    out = stats_us(samples)
+    out["frame_bytes"] = len(codec.encode("echo", 0, tail=bytes(tail)))
+    return out
+
+
+class ClockFit:
+    """Device ticks -> host perf_counter microseconds, from ping bursts."""
+
+    def __init__(self, start: list[PingSample], end: list[PingSample] | None = None):
+        best = min(start, key=lambda s: s.rtt_us)
+        self.ref_host_us, self.ref_dev = best.midpoint()
+        self.rtt_min_us = best.rtt_us
+        self.rate = 1.0  # device us per host us
+        if end:
+            last = min(end, key=lambda s: s.rtt_us)
+            host_b, dev_b = last.midpoint()
+            span = host_b - self.ref_host_us
+            if span > 1e6:  # a second or more apart: enough to see the drift
+                self.rate = (self.ref_dev_delta(dev_b, host_b)) / span
+            self.rtt_min_us = max(self.rtt_min_us, last.rtt_us)
+
+    def ref_dev_delta(self, ticks: float, hint_host_us: float) -> float:
+        """Device microseconds from the reference to `ticks`, unwrapped near the expected value."""
+        expected = (hint_host_us - self.ref_host_us) * self.rate
+        raw = ticks - self.ref_dev
+        return raw + round((expected - raw) / TICKS_PERIOD_US) * TICKS_PERIOD_US
+
+    def to_host_us(self, ticks: int, hint_host_us: float) -> float:
+        """Host time of a device tick reading taken near hint_host_us (any run length: wraps are
+        resolved against the hint)."""
+        return self.ref_host_us + self.ref_dev_delta(ticks, hint_host_us) / self.rate
+
+    def describe(self) -> dict:
+        return {"offset_uncertainty_us": round(self.rtt_min_us / 2, 1), "drift_ppm": round((self.rate - 1) * 1e6, 1),
+                "rtt_min_us": round(self.rtt_min_us, 1)}
+
+
+def split(fit: ClockFit, sent_ns: int, dev_rx: int, proc_us: int, recv_ns: int) -> tuple[float, float, float]:
+    """(uplink, device, downlink) microseconds of one reply; they add up to recv - sent."""
+    sent_us, recv_us = sent_ns / 1000, recv_ns / 1000
+    rx_host = fit.to_host_us(dev_rx, sent_us)
+    return rx_host - sent_us, float(proc_us), recv_us - rx_host - proc_us

@@ -1,0 +1,68 @@
+"""`takeover sweep`: grid parsing, the threshold figure, and one small sweep on the sim board."""
+
+import csv
+
+import pytest
+
+from takeover import scenario as scenarios
+from takeover import sweep
+from takeover.cli import main
+from takeover.errors import UsageError
+
+
+@pytest.mark.parametrize("text, name, values", [
+    ("speed_kph=60:100:20", "speed_kph", [60.0, 80.0, 100.0]),
+    ("reaction_s=1.2,2.0", "reaction_s", [1.2, 2.0]),
+    ("detect_range_m=40:50:20", "detect_range_m", [40.0]),
+    ("aeb=0", "aeb", [0.0]),
+])
+def test_grid_values_are_lists_or_inclusive_ranges(text, name, values):
+    assert sweep.parse_param(text) == (name, values)
+
+
+@pytest.mark.parametrize("text, words", [
+    ("speed=60", ["unknown parameter", "speed_kph"]),
+    ("speed_kph", ["NAME=VALUES"]),
+    ("speed_kph=60:40:10", ["step > 0"]),
+    ("speed_kph=fast", ["numbers"]),
+    ("aeb=2", ["0 or 1"]),
+    ("speed_kph=0,50", ["positive"]),
+])
+def test_a_bad_grid_axis_is_one_clear_error(text, words):
+    with pytest.raises(UsageError) as err:
+        sweep.parse_param(text)
+    for word in words:
+        assert word in str(err.value)
+
+
+def test_apply_changes_only_the_copy():
+    base = scenarios.load("su7-construction-zone")
+    scn = sweep.apply(base, {"speed_kph": 80.0, "detect_range_m": 90.0, "reaction_s": 2.0, "aeb": 0.0})
+    assert (scn.ego.speed_kph, scn.targets[0].detect_range_m, scn.driver.reaction_s, scn.aeb.enabled) == \
+        (80.0, 90.0, 2.0, False)
+    assert base.ego.speed_kph == 116 and base.aeb.enabled is True
+
+
+def _point(speed, rng, collision):
+    return sweep.Point({"speed_kph": speed, "detect_range_m": rng}, collision, 10.0 if collision else 0.0,
+                       None, None, "WARNING", not collision)
+
+
+def test_the_threshold_is_where_every_larger_range_avoids_the_impact():
+    points = [_point(100, 40, True), _point(100, 60, False), _point(100, 80, True), _point(100, 100, False),
+              _point(60, 40, False), _point(60, 60, False), _point(140, 40, True), _point(140, 60, True)]
+    got = {o["speed_kph"]: t for o, t in sweep.thresholds(points, "detect_range_m")}
+    assert got == {100: 100, 60: 40, 140: None}  # 60 m at 100 km/h is a lucky island, not a threshold
+
+
+def test_a_small_sweep_on_the_sim_board_writes_its_table_and_heat_map(tmp_path, capsys):
+    out = tmp_path / "sw"
+    code = main(["sweep", "su7-construction-zone", "--param", "detect_range_m=40,150",
+                 "--param", "speed_kph=116", "--param", "aeb=0", "--out", str(out)])
+    assert code == 0
+    rows = list(csv.DictReader((out / "sweep.csv").open()))
+    assert [r["detect_range_m"] for r in rows] == ["40.0", "150.0"]
+    # physics: at 116 km/h a driver reacting in 1.2 s needs 107 m; 40 m is a crash, 150 m a stop
+    assert [r["collision"] for r in rows] == ["1", "0"]
+    assert (out / "sweep.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "150 m" in capsys.readouterr().out
