@@ -100,11 +100,22 @@ CAUSE_LEVELS = (
 )
 
 
+def _index():
+    """ROWS[cause][level] -> TABLE row (the NONE row where a cause has none): made once."""
+    rows = [[TABLE[0]] * (EMERGENCY + 1) for _ in CAUSES]
+    for row in TABLE[1:]:
+        rows[row[CAUSE]][row[LEVEL]] = row
+    return tuple(tuple(r) for r in rows)
+
+
+_ROWS = _index()
+
+
 def row_for(level, cause):
-    """The TABLE row of (level, cause); the NONE row when there is none."""
-    for row in TABLE:
-        if row[LEVEL] == level and row[CAUSE] == cause:
-            return row
+    """The TABLE row of (level, cause); the NONE row when there is none. O(1): the arbiter asks
+    for several rows every frame."""
+    if 0 <= cause < len(_ROWS) and 0 <= level <= EMERGENCY:
+        return _ROWS[cause][level]
     return TABLE[0]
 
 
@@ -143,6 +154,15 @@ class Arbiter:
         self.since_ms = [0] * n  # scenario time it was raised
         self.low_level = [-1] * n  # highest level asked for while below it; -1: not stepping down
         self.low_since_ms = [0] * n  # when requests first fell below it
+        self.reset()
+
+    def reset(self):
+        """Nothing requested, nothing shown (a new drive); nothing is allocated."""
+        for cause in range(len(CAUSES)):
+            self.requested[cause] = NONE
+            self.since_ms[cause] = 0
+            self.low_level[cause] = -1
+            self.low_since_ms[cause] = 0
         self.level = NONE
         self.cause = CAUSE_NONE
         self.row = TABLE[0]

@@ -27,7 +27,7 @@ Overload, without unbounded queues or blocking (issue 6):
 """
 
 from tkfw import VERSION, alerts, schema
-from tkfw.compat import const, mem_alloc, ticks_diff
+from tkfw.compat import collect, const, mem_alloc, ticks_diff
 from tkfw.dm import DriverMonitor
 from tkfw.settings import SPEC, Settings
 from tkfw.ttc import Threat
@@ -83,6 +83,8 @@ class Firmware:
         self.dec = Decoder()
         self.enc = Encoder()
         self.dm = DriverMonitor()
+        self.threat = Threat()
+        self.arbiter = alerts.Arbiter()
         self.new_drive()
         self.faults = 0
         self.tx_dropped = 0
@@ -94,9 +96,10 @@ class Firmware:
         self._min_len = {t: _min_payload(t) for t in schema.MESSAGES if t < 0x80}
 
     def new_drive(self):
-        """Forget the previous drive's threat, alerts and driver state (start-up, new session)."""
-        self.threat = Threat()
-        self.arbiter = alerts.Arbiter()
+        """Forget the previous drive's threat, alerts and driver state (start-up, new session).
+        Resets the objects made at start-up rather than making new ones: nothing is allocated."""
+        self.threat.reset()
+        self.arbiter.reset()
         self.dm.new_drive()
         self.radar_armed = False  # the stale-radar watch starts with the drive's first radar frame
         self.radar_rx_ticks = 0
@@ -153,6 +156,7 @@ class Firmware:
             self.io.show(self.arbiter.row)  # outputs off
             self.send_hello()
         elif msg_type == schema.T_STATUS_REQ:
+            collect()  # asked for, not per frame: heap_bytes is then the live heap, garbage gone
             dec.processed += 1
             self._send_status(seq, rx_ticks)
             dec.consume()

@@ -2,10 +2,13 @@
 
 ticks_* follow MicroPython's contract: values wrap at 2**30 (so they stay small ints that never
 allocate on the board), and ticks_diff is the only correct way to subtract them.
+
+The type check reads MicroPython's stubs (docs/typecheck.md): the built-ins there take positional
+arguments only and the stand-ins also take keywords, hence the pyright ignores on the imports.
 """
 
 try:
-    from micropython import const
+    from micropython import const  # pyright: ignore[reportAssignmentType]
 except ImportError:  # CPython
 
     def const(value):
@@ -13,15 +16,16 @@ except ImportError:  # CPython
 
 
 try:
-    from gc import mem_alloc  # heap bytes in use: reported in STATUS
+    from gc import collect, mem_alloc  # heap bytes in use: reported in STATUS
 except ImportError:  # CPython
+    from gc import collect
 
-    def mem_alloc():
+    def mem_alloc() -> int:  # as gc.mem_alloc (the checker would infer the literal 0)
         return 0
 
 
 try:
-    from time import ticks_add, ticks_diff, ticks_us
+    from time import ticks_add, ticks_diff, ticks_us  # pyright: ignore[reportAssignmentType]
 except ImportError:  # CPython
     import time as _time
 
@@ -29,7 +33,7 @@ except ImportError:  # CPython
     _HALF = 1 << 29
 
     def ticks_us():
-        return (_time.perf_counter_ns() // 1000) & (_PERIOD - 1)
+        return (_time.perf_counter_ns() // 1000) & (_PERIOD - 1)  # pyright: ignore[reportAttributeAccessIssue]
 
     def ticks_diff(end, start):
         return ((end - start + _HALF) & (_PERIOD - 1)) - _HALF

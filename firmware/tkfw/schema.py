@@ -122,7 +122,8 @@ MESSAGES = {
         ("bad_type", "I", "rejected: unknown message type"),
         ("bad_length", "I", "rejected: body too short for its type, or a radar frame whose length and count disagree"),
         ("lost", "I", "rejected: missing from the seq series (corrupted, truncated or never sent)"),
-        ("heap_bytes", "I", "bytes of heap in use (gc.mem_alloc) when this STATUS was built"),
+        ("heap_bytes", "I", "bytes of heap in use (gc.mem_alloc) when this STATUS was built; in reply to "
+                            "STATUS_REQ after a gc.collect (the live heap)"),
     )),
     T_PONG: ("pong", (
         ("token", "I", "the PING token"),

@@ -178,6 +178,7 @@ class Settings:
     """The settings in force. Physical values as attributes by name, device integers beside them."""
 
     def __init__(self):
+        self._digest = -1
         for row in SPEC:
             self._store(row[0], row[1])
 
@@ -204,10 +205,19 @@ class Settings:
             return schema.CONFIG_ABOVE_CEILING if safety == CEILING else schema.CONFIG_OUT_OF_RANGE
         setattr(self, device_name(name), value)
         setattr(self, name, value / _scale(name))
+        self._digest = -1
         return schema.CONFIG_OK
 
     def digest(self):
-        """CRC-32 (low 30 bits, a small int on the board) of every device value, in SPEC order."""
+        """CRC-32 (low 30 bits, a small int on the board) of every device value, in SPEC order.
+
+        Kept until a value changes: building the text allocates about 10 KB, which a HELLO at
+        every session start would otherwise cost the board's heap."""
+        if self._digest < 0:
+            self._digest = self._compute_digest()
+        return self._digest
+
+    def _compute_digest(self):
         from binascii import crc32
 
         text = ";".join("%s=%d" % (device_name(r[0]), getattr(self, device_name(r[0]))) for r in SPEC)

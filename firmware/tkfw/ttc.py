@@ -188,6 +188,17 @@ class Threat:
     """Result of the last assessment; attributes are ints so updating them never allocates."""
 
     def __init__(self):
+        self._cur = _Tracks()
+        self._prev = _Tracks()
+        self.reset()
+
+    def reset(self):
+        """Forget every track and the threat (a new drive); nothing is allocated."""
+        for tracks in (self._cur, self._prev):
+            stamp = tracks.stamp
+            for i in range(_SLOTS):
+                stamp[i] = -1
+        self._gen = 0
         self.target_id = -1
         self.range_mm = 0
         self.closing_mm_s = 0
@@ -199,9 +210,6 @@ class Threat:
         self.reaction_ms = 0  # the reaction time assumed this frame
         self.raw_level = alerts.NONE  # the level its figures call for
         self.level = alerts.NONE  # after multi-frame confirmation: what the arbiter is asked for
-        self._cur = _Tracks()
-        self._prev = _Tracks()
-        self._gen = 0
 
     def assess(self, words, first_word, count, settings, t_ms=0, reaction_ms=-1):
         """Assess `count` target records from words[first_word]; return the threat's plain TTC.

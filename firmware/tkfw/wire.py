@@ -131,8 +131,11 @@ class Decoder:
 
 
 def _crc_tables():
-    lo_table = bytearray(512)
-    hi_table = bytearray(512)
+    """CRC-32 (reflected, 0xEDB88320) table split into 16-bit halves: two arrays of 256 'H'."""
+    from array import array
+
+    lo_table = array("H", [0] * 256)
+    hi_table = array("H", [0] * 256)
     for index in range(256):
         lo, hi = index, 0
         for _ in range(8):
@@ -142,10 +145,8 @@ def _crc_tables():
             if carry:
                 lo ^= 0x8320
                 hi ^= 0xEDB8
-        lo_table[2 * index] = lo & 0xFF
-        lo_table[2 * index + 1] = lo >> 8
-        hi_table[2 * index] = hi & 0xFF
-        hi_table[2 * index + 1] = hi >> 8
+        lo_table[index] = lo
+        hi_table[index] = hi
     return lo_table, hi_table
 
 
@@ -155,16 +156,17 @@ _CRC_LO, _CRC_HI = _crc_tables()
 def crc32_into(buf, start, end):
     """Write the CRC-32 (zlib) of buf[start:end] little-endian at buf[end:end+4].
 
-    Works in two 16-bit halves so no value ever leaves the small-int range (no allocation).
+    Works in two 16-bit halves so no value ever leaves the small-int range (no allocation);
+    binascii.crc32 would be faster but returns a big int, allocated, for most frames.
     """
     lo_t = _CRC_LO
     hi_t = _CRC_HI
     lo = 0xFFFF
     hi = 0xFFFF
     for i in range(start, end):
-        k = ((lo ^ buf[i]) & 0xFF) << 1
-        lo = ((lo >> 8) | ((hi & 0xFF) << 8)) ^ (lo_t[k] | (lo_t[k + 1] << 8))
-        hi = (hi >> 8) ^ (hi_t[k] | (hi_t[k + 1] << 8))
+        k = (lo ^ buf[i]) & 0xFF
+        lo = ((lo >> 8) | ((hi & 0xFF) << 8)) ^ lo_t[k]
+        hi = (hi >> 8) ^ hi_t[k]
     lo ^= 0xFFFF
     hi ^= 0xFFFF
     buf[end] = lo & 0xFF

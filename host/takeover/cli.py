@@ -76,6 +76,12 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--port", default="sim", help="as for `run`")
     sweep.add_argument("--board", default="sim", help="as for `run`")
 
+    bench = sub.add_parser("bench", help="benchmark the firmware and the link against their floors (docs/performance.md)")
+    bench.add_argument("--port", default="sim", help="as for `run`")
+    bench.add_argument("--board", default="sim", help="as for `run`")
+    bench.add_argument("--out", default="bench", metavar="DIR", help="folder for bench.json and bench.png (default ./bench)")
+    bench.add_argument("--docs", action="store_true", help="also rewrite the table and plot in docs/performance.md")
+
     config = sub.add_parser("config", help="show the board's settings, or change some (NAME=VALUE, physical units)")
     config.add_argument("changes", nargs="*", metavar="NAME=VALUE", help="e.g. ttc_warning_s=4.5")
     config.add_argument("--port", default="sim", help="as for `run`")
@@ -97,6 +103,12 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_sweep(args)
         if args.command == "config":
             return _cmd_config(args)
+        if args.command == "bench":
+            from takeover import bench
+
+            command = "takeover bench" + (f" --port {args.port}" if args.port != "sim" else "") + \
+                (" --docs" if args.docs else "")
+            return bench.main(args.port, args.board, Path(args.out), args.docs, command)
         if args.command == "sim":
             return _cmd_sim(args)
     except TakeoverError as exc:

@@ -199,6 +199,7 @@ new Worker(
 
 const t0 = process.hrtime.bigint();
 const nowUs = () => Number((process.hrtime.bigint() - t0) / 1000n);
+const pendingEvents = [];
 const event = (obj) => fs.writeSync(1, JSON.stringify({ t_us: nowUs(), ...obj }) + "\n");
 
 mp.registerJsModule("simio", {
@@ -235,12 +236,19 @@ mp.registerJsModule("simio", {
   },
   // Bytes received from the pty and not yet read by the firmware.
   pending() { return (Atomics.load(ctrl, 0) - Atomics.load(ctrl, 1)) & IDX_MASK; },
+  // The board's pins, as an event. Stamped now, written when the loop pass ends (alive): a
+  // synchronous write to stdout here would sit between the firmware's decision and its ALERT.
   output(level, cause, led, ledOn, ledOff, toneHz, toneOn, toneOff, hapticOn, hapticOff, brake) {
-    event({ ev: "output", level, cause, led, led_on_ms: ledOn, led_off_ms: ledOff, tone_hz: toneHz,
-      tone_on_ms: toneOn, tone_off_ms: toneOff, haptic_on_ms: hapticOn, haptic_off_ms: hapticOff, brake });
+    pendingEvents.push({ t_us: nowUs(), ev: "output", level, cause, led, led_on_ms: ledOn, led_off_ms: ledOff,
+      tone_hz: toneHz, tone_on_ms: toneOn, tone_off_ms: toneOff, haptic_on_ms: hapticOn,
+      haptic_off_ms: hapticOff, brake });
   },
   ticks_us() { return Number((process.hrtime.bigint() / 1000n) & 0x3fffffffn); },
-  alive() { loops++; Atomics.add(ctrl, 4, 1); },
+  alive() {
+    loops++;
+    Atomics.add(ctrl, 4, 1);
+    while (pendingEvents.length) fs.writeSync(1, JSON.stringify(pendingEvents.shift()) + "\n");
+  },
   log(text) { event({ ev: "log", text }); },
 });
 

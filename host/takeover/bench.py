@@ -1,0 +1,213 @@
+"""`takeover bench`: the firmware's speed against its floors, in one run (issue 8).
+
+    takeover bench                       # simulated board; table on stdout, bench/bench.json + .png
+    takeover bench --port /dev/ttyACM0   # the same figures from a real board
+    takeover bench --docs                # also rewrite the table in docs/performance.md
+
+What it measures, each next to the floor or budget it is judged against:
+- processing per radar frame on the device for 1, 8, 16, 32, 64 targets: the STATUS `proc_us` the
+  firmware reports for every frame (its own ticks_us, receipt to reply), median and p99 over
+  FRAMES frames in lockstep; linear in the targets if the per-target cost is flat;
+- heap allocated per frame in steady state: STATUS `heap_bytes` (gc.mem_alloc) across all those
+  frames, after the first of each size;
+- alert latency through the transport (host write of the causing frame to host read of the alert)
+  p50/p99 in real time, and the floor measured in the same run: an ECHO of the same frame size;
+- the highest radar rate with no frame dropped (floods of the 64-target case at increasing
+  multiples of 20 Hz), and what happens beyond: drops and frame-to-STATUS latency;
+- peak heap in use (gc.mem_alloc after a gc.collect the board does on STATUS_REQ; it includes
+  the firmware's compiled code, as on a Pico without frozen modules) against a Pico's budget
+  (about 190 KB free on a stock RP2040 build). The WebAssembly VM's gc.collect frees nothing
+  (measured), so on the sim board it is everything allocated since boot: an upper bound.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import re
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+from takeover import scenario as scenarios
+from takeover import timing
+from takeover.device import Device
+from takeover.faults import Faults
+from takeover.runner import Pace, run_scenario
+
+TARGET_COUNTS = (1, 8, 16, 32, 64)
+FRAMES = 400
+FLOODS = (1, 2, 5, 10, 20, 50)
+PICO_HEAP_BUDGET = 190 * 1024  # bytes free on a stock RP2040 MicroPython build (issue 8)
+BUSY_ROAD = Path(__file__).resolve().parents[2] / "hil_tests" / "scenarios" / "busy-road-64.toml"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "performance.md"
+
+
+def _targets(n: int, k: int) -> list[dict]:
+    """n targets, one in path closing at 20 m/s, the rest either side; ranges move frame by frame."""
+    out = [{"id": 1, "range": 150_000 - 1000 * (k % 100), "range_rate": -20_000, "lateral": 0}]
+    for i in range(1, n):
+        out.append({"id": 100 + i, "range": 20_000 + 2500 * i, "range_rate": -300 * (i % 5),
+                    "lateral": 3500 if i % 2 else -3500})
+    return out
+
+
+def processing(dev: Device, frames: int = FRAMES) -> list[dict]:
+    rows = []
+    for n in TARGET_COUNTS:
+        dev.start_session()
+        dev.send("driver", t_ms=0, flags=11)
+        procs, heaps = [], []
+        for k in range(frames):
+            if k % 2 == 0:
+                dev.send("driver", t_ms=50 * k, flags=11)  # driver frames at 10 Hz, like a run
+            seq, _ = dev.send("radar", targets=_targets(n, k), t_ms=50 * k, ego_speed=20_000)
+            status = dev.wait_for("status", 2.0, match=lambda m, s=seq: m["frame_seq"] == s)
+            if status is None:
+                raise RuntimeError(f"no STATUS for a {n}-target frame")
+            procs.append(status["proc_us"])
+            heaps.append(status["heap_bytes"])
+        warm = heaps[10:]
+        live = dev.status()["heap_bytes"]  # after a gc.collect on the board: the live heap
+        rows.append({"targets": n, "p50_us": float(np.percentile(procs, 50)), "p99_us": float(np.percentile(procs, 99)),
+                     "heap_bytes_per_frame": (warm[-1] - warm[0]) / (len(warm) - 1), "heap_peak": live})
+    slope, intercept = np.polyfit([r["targets"] for r in rows], [r["p50_us"] for r in rows], 1)
+    fit = np.polyval([slope, intercept], [r["targets"] for r in rows])
+    for r, f in zip(rows, fit):
+        r["linear_fit_us"] = round(float(f), 1)
+    rows.append({"fit": {"per_target_us": round(float(slope), 2), "fixed_us": round(float(intercept), 1),
+                         "max_deviation_pct": round(float(max(abs(r["p50_us"] - f) / f for r, f in zip(rows, fit)) * 100), 1)}})
+    return rows
+
+
+def latency(dev: Device) -> list[dict]:
+    out = []
+    for name, scn in (("su7-construction-zone (1 target)", scenarios.load("su7-construction-zone")),
+                      ("busy-road-64 (64 targets)", scenarios.parse(BUSY_ROAD.read_text(), BUSY_ROAD.name))):
+        run = run_scenario(dev, scn, Pace())
+        out.append({"case": name, "alert": run.latency_us, "floor": run.floor_us, "ratio": run.latency_vs_floor,
+                    "split_p50_us": {k: v["p50"] for k, v in run.latency_split_us.items()},
+                    "frame_to_status": run.frame_latency_us, "heap_peak": max(
+                        (r["heap_bytes"] for r in run.trace if r["heap_bytes"] is not None), default=None)})
+    return out
+
+
+def floods(dev: Device, seconds: float = 3.0) -> list[dict]:
+    scn = scenarios.parse(BUSY_ROAD.read_text(), BUSY_ROAD.name)
+    scn.duration_s = seconds
+    rows = []
+    for n in FLOODS:
+        run = run_scenario(dev, scn, Pace(), faults=Faults(flood=n), measure_link=False)
+        f = run.frames
+        rows.append({"rate_hz": 20 * n, "sent": f["sent"], "dropped": f["dropped"],
+                     "accounted": f["processed"] + f["dropped"] + f["rejected"] == f["sent"],
+                     "frame_to_status": run.frame_latency_us})
+    return rows
+
+
+def run_bench(port: str = "sim", board: str = "sim") -> dict:
+    started = time.time()
+    with Device(port, board=board) as dev:
+        hello = dev.start_session()
+        result = {"port": port, "board": hello.board, "firmware": hello.fw_version,
+                  "machine": f"{platform.node()}: {platform.machine()}, {_cores()} cores, Python {platform.python_version()}",
+                  "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                  "processing": processing(dev), "latency": latency(dev), "floods": floods(dev)}
+    peaks = [r["heap_peak"] for r in result["processing"] if "heap_peak" in r]
+    result["heap_peak_bytes"] = max(peaks)
+    result["pico_heap_budget_bytes"] = PICO_HEAP_BUDGET
+    result["seconds"] = round(time.time() - started, 1)
+    return result
+
+
+def _cores() -> int:
+    import os
+
+    return os.cpu_count() or 1
+
+
+def table(result: dict) -> str:
+    lines = [f"Board {result['board']} on {result['port']}, firmware {result['firmware']}; host {result['machine']}; "
+             f"{result['date']}.", "",
+             "| targets per frame | processing p50 | p99 | linear fit | heap per frame |", "|---|---|---|---|---|"]
+    for r in result["processing"]:
+        if "fit" in r:
+            fit = r["fit"]
+            lines.append(f"| fit | {fit['fixed_us']:.0f} us + {fit['per_target_us']:.1f} us/target | | max "
+                         f"deviation {fit['max_deviation_pct']:.0f} % | |")
+            continue
+        lines.append(f"| {r['targets']} | {r['p50_us']:.0f} us | {r['p99_us']:.0f} us | {r['linear_fit_us']:.0f} us | "
+                     f"{r['heap_bytes_per_frame']:.1f} B |")
+    lines += ["", "| case | alert latency p50 / p99 | floor (echo, same frame size) p50 / p99 | ratio p50 / p99 | "
+                  "split p50 (uplink / device / downlink) |", "|---|---|---|---|---|"]
+    for r in result["latency"]:
+        a, f, q, sp = r["alert"], r["floor"], r["ratio"], r["split_p50_us"]
+        lines.append(f"| {r['case']} | {a['p50']:.0f} / {a['p99']:.0f} us (n={a['n']}) | {f['p50']:.0f} / {f['p99']:.0f} us "
+                     f"({f['frame_bytes']} B) | {q['p50']} / {q['p99']} | {sp['uplink']:.0f} / {sp['device']:.0f} / "
+                     f"{sp['downlink']:.0f} us |")
+    lines += ["", "| radar rate (64 targets) | frames sent | dropped | frame to STATUS p50 / p99 | accounted |",
+              "|---|---|---|---|---|"]
+    for r in result["floods"]:
+        fl = r["frame_to_status"]
+        lines.append(f"| {r['rate_hz']} Hz | {r['sent']} | {r['dropped']} | {fl['p50']:.0f} / {fl['p99']:.0f} us | "
+                     f"{'yes' if r['accounted'] else 'NO'} |")
+    no_drop = [r["rate_hz"] for r in result["floods"] if r["dropped"] == 0]
+    lines += ["", f"Highest rate with nothing dropped: {max(no_drop) if no_drop else '-'} Hz. Peak heap in use "
+              f"{result['heap_peak_bytes'] / 1024:.1f} KB (gc.mem_alloc after a gc.collect, with the firmware's "
+              f"compiled code in it) against a Pico's ~{result['pico_heap_budget_bytes'] // 1024} KB free: margin "
+              f"{(result['pico_heap_budget_bytes'] - result['heap_peak_bytes']) / 1024:.1f} KB. On the WebAssembly VM "
+              "gc.collect frees nothing (measured), so this is everything allocated since boot: an upper bound."]
+    return "\n".join(lines)
+
+
+def plot(result: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in result["processing"] if "targets" in r]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True)
+    xs = [r["targets"] for r in rows]
+    a.plot(xs, [r["p50_us"] for r in rows], "o-", label="p50")
+    a.plot(xs, [r["p99_us"] for r in rows], "s--", label="p99")
+    a.plot(xs, [r["linear_fit_us"] for r in rows], ":", color="grey", label="linear fit (p50)")
+    a.set_xlabel("targets per radar frame")
+    a.set_ylabel("device processing per frame (us)")
+    a.set_title(f"{result['board']}: processing per frame")
+    a.legend()
+    a.set_ylim(bottom=0)
+    cases = result["latency"]
+    ix = np.arange(len(cases))
+    b.bar(ix - 0.2, [c["floor"]["p50"] for c in cases], 0.4, label="floor: echo p50", color="#999")
+    b.bar(ix + 0.2, [c["alert"]["p50"] for c in cases], 0.4, label="alert latency p50", color="#c33")
+    b.set_xticks(ix, [c["case"] for c in cases], fontsize=8)
+    b.set_ylabel("us")
+    b.set_title("alert latency against the transport floor")
+    b.legend()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def update_docs(result: dict, command: str, path: Path = DOCS) -> None:
+    text = path.read_text()
+    body = f"Produced by `{command}` ({result['seconds']} s):\n\n" + table(result) + "\n\n![benchmark](img/bench.png)"
+    new = re.sub(r"(<!-- generated: bench -->\n).*?(<!-- end: bench -->)", lambda m: m.group(1) + body + "\n" + m.group(2),
+                 text, flags=re.S)
+    path.write_text(new)
+
+
+def main(port: str, board: str, out: Path, docs: bool, command: str) -> int:
+    out.mkdir(parents=True, exist_ok=True)
+    result = run_bench(port, board)
+    (out / "bench.json").write_text(json.dumps(result, indent=2) + "\n")
+    plot(result, out / "bench.png")
+    print(table(result))
+    if docs:
+        img = DOCS.parent / "img" / "bench.png"
+        plot(result, img)
+        update_docs(result, command)
+        print(f"\nwrote {DOCS} and {img}")
+    return 0
