@@ -365,3 +365,13 @@ def test_a_radar_frame_with_more_targets_than_allowed_is_never_handed_over():
     dec = wire.Decoder()
     assert feed(dec, ping(0) + too_many + ping(2)) == [(schema.T_PING, 0), (schema.T_PING, 2)]
     assert dec.lost == 1
+
+
+def test_a_crc_valid_frame_of_type_0_is_rejected_and_does_not_wedge_the_link():
+    """Type 0 exists nowhere, and 0 is also what received() returns for "no frame yet": such a
+    frame once sat at offset 0 forever and the board stopped reading (found by tests/test_fuzz.py)."""
+    payload = bytes([schema.VERSION, 0, 5, 0]) + bytes(8)
+    dec = wire.Decoder()
+    got = feed(dec, codec.frame(payload) + codec.encode("ping", 6, token=9))
+    assert got == [(schema.T_PING, 6)]
+    assert dec.bad_type == 1 and dec.rejected == 1 and dec.processed == 1

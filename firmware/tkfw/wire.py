@@ -87,6 +87,11 @@ class Decoder:
                 self.rejected += 1
                 self.consume()
                 continue
+            if buf[5] == 0:  # no such type; 0 also means "no frame" to the caller, so it would
+                self.bad_type += 1  # sit at offset 0 unconsumed and wedge the link (found by fuzzing)
+                self.rejected += 1
+                self.consume()
+                continue
             return buf[5]
 
     def _count_seq(self, seq):
