@@ -23,7 +23,7 @@ def test_the_table_names_every_figure_with_its_floor():
                            "split_p50_us": {"uplink": 200.0, "device": 130.0, "downlink": 500.0}}],
               "floods": [{"rate_hz": 20, "sent": 10, "dropped": 0, "accounted": True,
                           "frame_to_status": {"p50": 1000.0, "p99": 2000.0}}],
-              "heap_peak_bytes": 140000, "pico_heap_budget_bytes": bench.PICO_HEAP_BUDGET}
+              "heap_peak_bytes": 140000, "heap_after_boot_bytes": 139000, "firmware_heap_bytes": 100000, "pico_heap_budget_bytes": bench.PICO_HEAP_BUDGET}
     text = bench.table(result)
     assert "900 / 1000 us" in text and "150 / 200 us (40 B)" in text and "6.0 / 5.0" in text
     assert "Highest rate with nothing dropped: 20 Hz" in text and "margin" in text

@@ -1,12 +1,18 @@
-"""I/O backend of the RP2040 / RP2350 boards (Pico, Pico W, Pico 2): USB CDC serial and GPIO/PWM.
+"""I/O backend of the RP2040 / RP2350 boards (Pico, Pico W, Pico 2): USB CDC or UART, GPIO and PWM.
 
-Not yet run on hardware (see README). Pins come from the board file (boards/<name>.py, written to
-the board as board.py at flash time).
-- Serial: binary frames over sys.stdin.buffer / sys.stdout.buffer; micropython.kbd_intr(-1) so a
-  0x03 inside a frame is data, not Ctrl-C. select.poll.ipoll waits without allocating.
-- Outputs: LEDs and haptic motor on GPIO, buzzer on PWM (tone per alert row), brake request on GPIO.
-- Never blocks on output: a write happens only when USB can take it (POLLOUT), else it is dropped
-  and counted. machine.WDT resets a loop that stops.
+Not yet run on hardware (see README). Pins and the link come from the board file (boards/<name>.py,
+written to the board as board.py at flash time; wiring in docs/boards.md).
+- Link: LINK = "usb" (the default): binary frames over sys.stdin.buffer / sys.stdout.buffer, with
+  micropython.kbd_intr(-1) so a 0x03 inside a frame is data, not Ctrl-C. Or LINK = {"uart": 0,
+  "tx": 0, "rx": 1, "baud": 115200}: frames over machine.UART, and USB stays the REPL's.
+  select.poll.ipoll waits without allocating, on either.
+- Maintenance: the request of tkfw/maintenance.py (a header no frame can have, then a key) writes
+  the maintenance flag and resets the board into the REPL: how `takeover flash` gets in.
+- Outputs: LEDs and haptic motor on GPIO, buzzer on PWM (tone per alert row), brake request and
+  minimal-risk (hazard) request on GPIO; optional `led_status` (the onboard LED: GP25, or "LED" on
+  a Pico W, where it hangs off the wireless chip) blinks at 1 Hz while the loop runs.
+- Never blocks on output: a write happens only when the link can take it (POLLOUT), else it is
+  dropped and counted. machine.WDT resets a loop that stops.
 """
 
 import select
@@ -16,15 +22,29 @@ import machine
 import micropython
 from time import ticks_diff, ticks_ms, ticks_us
 
+from tkfw import maintenance
+
 _HDR = 4
+_BEAT_MS = 500  # status LED half period: 1 Hz blink while the loop runs
 
 
 class IO:
     def __init__(self, board):
-        micropython.kbd_intr(-1)
         self.ticks_us = ticks_us
+        # MicroPython streams: readinto(buf, n) and write(buf, off, n). The stubs type these as
+        # CPython's BinaryIO, without them: hence the pyright ignores on those calls below.
         self._in = sys.stdin.buffer
         self._out = sys.stdout.buffer
+        link = getattr(board, "LINK", "usb")
+        if isinstance(link, dict):
+            # Frames over a UART; USB stays the REPL's. timeout: wait up to 20 ms for the rest of
+            # a frame once poll saw its first byte (1 KB takes 9 ms at 1 Mbaud); rxbuf holds a
+            # burst of radar frames.
+            uart = machine.UART(link["uart"], baudrate=link.get("baud", 115200), tx=machine.Pin(link["tx"]),
+                                rx=machine.Pin(link["rx"]), rxbuf=4096, txbuf=1024, timeout=20, timeout_char=5)
+            self._in = self._out = uart
+        else:
+            micropython.kbd_intr(-1)
         self._poll = select.poll()
         self._poll.register(self._in, select.POLLIN)
         self._out_poll = select.poll()
@@ -41,6 +61,9 @@ class IO:
         self._hands = machine.Pin(pins["hands_on"], machine.Pin.IN, machine.Pin.PULL_UP)
         self._buzzer = machine.PWM(machine.Pin(pins["buzzer"]))
         self._buzzer.duty_u16(0)
+        status = pins.get("led_status")
+        self._status = machine.Pin(status, machine.Pin.OUT) if status is not None else None
+        self._beat = ticks_ms()
         self._row = None
         self._since = ticks_ms()
         # Fed every loop pass (service); a loop stuck for 2 s resets the board, and the host sees
@@ -59,17 +82,42 @@ class IO:
         if start == 0 or start == _HDR:
             # The decoder asks for the header, then exactly the rest of the frame; USB delivers a
             # frame within a millisecond or so once its first byte is here.
-            return self._in.readinto(self._rx_views[0 if start == 0 else 1], count) or 0
-        got = self._in.readinto(self._one, 1) or 0  # rare: resynchronising after garbage
+            # (_rx_views is set together with _rx, above: never None here.)
+            view = self._rx_views[0 if start == 0 else 1]  # pyright: ignore[reportOptionalSubscript]
+            got = self._in.readinto(view, count) or 0  # pyright: ignore[reportAttributeAccessIssue]
+            if start == 0 and got == _HDR and buf[2] == 0xFF:  # LEN >= 65280: never a frame
+                self._maintenance(buf)
+            return got
+        # Rare: resynchronising after garbage.
+        got = self._in.readinto(self._one, 1) or 0  # pyright: ignore[reportAttributeAccessIssue]
         if got:
             buf[start] = self._one[0]
+            if start == _HDR - 1 and buf[2] == 0xFF:  # a header completed after garbage
+                self._maintenance(buf)
         return got
+
+    def _maintenance(self, buf):
+        """A header no frame can have: with the key after it, reset into maintenance mode."""
+        if not maintenance.is_header(buf):
+            return
+        key = bytearray(len(maintenance.KEY))  # allocates: runs once, just before a reset
+        for i in range(len(key)):
+            for _ in self._poll.ipoll(200):
+                break
+            else:
+                return  # no key: not the request, and the decoder drops the header as garbage
+            self._in.readinto(self._one, 1)  # pyright: ignore[reportAttributeAccessIssue]
+            key[i] = self._one[0]
+        if key == maintenance.KEY:
+            self._buzzer.duty_u16(0)
+            maintenance.enter(machine.reset)
 
     def write(self, buf, count):
         # USB CDC blocks up to 500 ms when the host stops reading: only write when it can take
         # bytes now (a frame larger than the free space may still be cut: the host's CRC drops it).
         for _ in self._out_poll.ipoll(0):
-            self._out.write(buf, 0, count)  # stream write(buf, off, len): no slice, no allocation
+            # Stream write(buf, off, len): no slice, no allocation.
+            self._out.write(buf, 0, count)  # pyright: ignore[reportCallIssue]
             return True
         return False
 
@@ -90,6 +138,9 @@ class IO:
 
     def service(self):
         self._wdt.feed()
+        if self._status is not None and ticks_diff(ticks_ms(), self._beat) >= _BEAT_MS:
+            self._beat = ticks_ms()
+            self._status.toggle()
         row = self._row
         if row is None:
             return
@@ -105,7 +156,7 @@ class IO:
         self._haptic.value(1 if row[9] and _phase(age, row[9], row[10]) else 0)
 
     def log(self, text):
-        pass  # stdout carries the binary protocol: nothing else may be written there
+        pass  # stdout may carry the binary protocol: nothing else is written there
 
 
 def _phase(age_ms, on_ms, off_ms):

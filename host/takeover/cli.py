@@ -87,8 +87,40 @@ def _parser() -> argparse.ArgumentParser:
     config.add_argument("--port", default="sim", help="as for `run`")
     config.add_argument("--board", default="sim", help="as for `run`")
 
+    demo = sub.add_parser("demo", help="classroom demo: the SU7 crash with a 2 s warning, then with this "
+                                       "firmware; live dashboard, PNG and GIF (docs/demo.md)")
+    demo.add_argument("--port", default="sim", help="as for `run`; a real board's LED, buzzer and haptic "
+                                                    "motor follow the firmware")
+    demo.add_argument("--board", default="sim", help="as for `run`")
+    demo.add_argument("--speed", type=float, default=None,
+                      help="N times faster than real time (default: real time live, lockstep with --no-live)")
+    demo.add_argument("--no-live", action="store_true", help="no dashboard: headless, lockstep unless --speed")
+    demo.add_argument("--speed-kph", type=float, metavar="KPH", help="ego speed (default 116)")
+    demo.add_argument("--detect-range-m", type=float, metavar="M",
+                      help="range at which the radar first sees the barrier (default 150)")
+    demo.add_argument("--reaction-s", type=float, metavar="S", help="driver's reaction time (default 1.2)")
+    demo.add_argument("--no-aeb", action="store_true",
+                      help="the car ignores the firmware's brake request: the warning alone must save it")
+    demo.add_argument("--gif-fps", type=float, default=10.0, metavar="N", help="GIF frames per second (default 10)")
+    demo.add_argument("--out", default="demo", metavar="DIR",
+                      help="folder for demo-su7.png, demo-su7.gif and demo.json (default ./demo)")
+
     sim = sub.add_parser("sim", help="start a simulated board; prints its port, then its output events")
     sim.add_argument("--board", default="sim")
+
+    sub.add_parser("ports", help="list serial ports; mark Raspberry Pi boards and whether they run MicroPython")
+
+    flash = sub.add_parser("flash", help="compile the firmware, copy what changed to a board, start it and "
+                                         "check its HELLO (docs/boards.md)")
+    flash.add_argument("--port", required=True,
+                       help="the board's serial port (/dev/ttyACM0, COM3: see `takeover ports`), or 'sim' "
+                            "(a simulated board with an empty flash, started for the command)")
+    flash.add_argument("--board", help="board file boards/NAME.py: pico, pico_w, pico2 (sim for --port sim, "
+                                       "the default there)")
+    flash.add_argument("--firmware", type=Path, default=None, metavar="DIR",
+                       help="firmware folder to flash (default: this checkout's firmware/)")
+    flash.add_argument("--link-port", metavar="PORT",
+                       help="for a board whose LINK is a UART: the serial adapter on it, to check the HELLO")
     return p
 
 
@@ -111,6 +143,16 @@ def main(argv: list[str] | None = None) -> int:
             return bench.main(args.port, args.board, Path(args.out), args.docs, command)
         if args.command == "sim":
             return _cmd_sim(args)
+        if args.command == "demo":
+            from takeover import demo
+
+            return demo.main(args)
+        if args.command == "ports":
+            from takeover import flash
+
+            return flash.ports()
+        if args.command == "flash":
+            return _cmd_flash(args)
     except TakeoverError as exc:
         print(f"takeover: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
@@ -151,6 +193,16 @@ def _cmd_sim(args) -> int:
         return 0
     finally:
         board.stop()
+
+
+def _cmd_flash(args) -> int:
+    from takeover import flash
+    from takeover.simboard import FIRMWARE_DIR
+
+    firmware = args.firmware or FIRMWARE_DIR
+    if not (firmware / "main.py").is_file() or not (firmware / "tkfw").is_dir():
+        raise UsageError(f"--firmware {firmware}: no main.py and tkfw/ there")
+    return flash.flash(args.port, args.board, firmware, link_port=args.link_port)
 
 
 def _cmd_sweep(args) -> int:

@@ -229,12 +229,15 @@ def radar_frame_bytes(scenario: Scenario) -> int:
 
 
 def run_scenario(dev: Device, scenario: Scenario, pace: Pace = Pace(), progress=None,
-                 measure_link: bool = True, faults: Faults | None = None, partial: list | None = None) -> Run:
+                 measure_link: bool = True, faults: Faults | None = None, partial: list | None = None,
+                 plant: Plant | None = None) -> Run:
     """Run one scenario on an open device. Raises LinkError if the link dies; `partial`, if
     given, then holds the run so far (what a report can still show).
 
     measure_link=False skips the ping and echo bursts (the floor, the clock fit and the latency
-    split): a sweep wants outcomes, not latency. faults: takeover.faults (injection)."""
+    split): a sweep wants outcomes, not latency. faults: takeover.faults (injection). plant: a
+    fresh Plant of this scenario (or a subclass) to close the loop through instead of a new one
+    (takeover.demo's baseline cues the driver itself)."""
     faults = faults or Faults()
     if faults.flood > 1 and pace.lockstep:
         raise UsageError("--flood needs a paced run (real time or --speed), not --lockstep")
@@ -249,7 +252,7 @@ def run_scenario(dev: Device, scenario: Scenario, pace: Pace = Pace(), progress=
         run.ping_us = timing.stats_us([p.recv_us - p.sent_us for p in start_pings])
         run.floor_us = timing.echo_floor(dev, radar_frame_bytes(scenario), ECHO_COUNT)
     run.warnings += hello.mismatches()
-    plant = Plant(scenario)
+    plant = plant if plant is not None else Plant(scenario)
     dt = 1.0 / scenario.radar_hz
     schedule = frame_schedule(scenario)
     n_radar = sum(is_radar for _, is_radar in schedule)

@@ -5,6 +5,12 @@ master end; the firmware in firmware/ runs unmodified on the official MicroPytho
 (npm package pinned in package-lock.json). Anything that opens `SimBoard.port` with pyserial talks
 to the firmware exactly as it would over USB. The board's outputs arrive as events (see
 docs/protocol.md, "Sim board events").
+
+The board has a flash: a temporary host folder (`flash_dir`), mounted in the VM as "/". It starts
+with the firmware and the board file (as board.py) already on it, like a flashed Pico, or empty
+(`blank=True`), like a Pico with only MicroPython installed. Without main.py, or when main.py
+ends, the board serves a MicroPython REPL on the same port, which mpremote and `takeover flash`
+can drive; what they copy lands in `flash_dir` and a reset runs it.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import threading
 import time
 import tty
@@ -53,12 +60,14 @@ def run_script(script: Path, puts: dict[Path, str] | None = None, timeout: float
 class SimBoard:
     """One simulated board for the lifetime of the object (use as a context manager)."""
 
-    def __init__(self, board: str = "sim", firmware: Path = FIRMWARE_DIR):
+    def __init__(self, board: str = "sim", firmware: Path = FIRMWARE_DIR, blank: bool = False):
         board_file = BOARDS_DIR / f"{board}.py"
         if not board_file.is_file():
             raise SetupError(f"unknown board {board!r}: no {board_file}")
         self.board_file = board_file
         self.firmware = firmware
+        self.blank = blank
+        self.flash_dir: Path | None = None
         self.port: str | None = None
         self.events: list[dict] = []
         self.stderr_lines: list[str] = []
@@ -73,7 +82,11 @@ class SimBoard:
         self._master, self._slave = os.openpty()
         tty.setraw(self._slave)  # binary-safe: no echo, no CR/LF mapping, no signals
         self.port = os.ttyname(self._slave)
-        cmd += ["--fd", str(self._master), "--firmware", str(self.firmware), "--board", str(self.board_file)]
+        self.flash_dir = Path(tempfile.mkdtemp(prefix="takeover-sim-flash-"))
+        if not self.blank:
+            _install(self.firmware, self.flash_dir)
+            shutil.copyfile(self.board_file, self.flash_dir / "board.py")
+        cmd += ["--fd", str(self._master), "--flash", str(self.flash_dir)]
         # The slave stays open here too: without it the master reads EIO whenever no client has
         # the port open (between pyserial sessions).
         self._proc = subprocess.Popen(
@@ -133,6 +146,9 @@ class SimBoard:
                 except OSError:
                     pass
         self._master = self._slave = -1
+        if self.flash_dir is not None:
+            shutil.rmtree(self.flash_dir, ignore_errors=True)
+            self.flash_dir = None
 
     def __enter__(self) -> "SimBoard":
         self.start()
@@ -150,3 +166,14 @@ class SimBoard:
                 return found
             time.sleep(0.01)
         return self.events_of(kind)
+
+
+def _install(firmware: Path, flash: Path) -> None:
+    """The firmware's source files onto a flash folder, as a manual `mpremote cp -r` would."""
+    for src in firmware.rglob("*.py"):
+        rel = src.relative_to(firmware)
+        if "__pycache__" in rel.parts or any(part.startswith(".") for part in rel.parts):
+            continue
+        dst = flash / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dst)

@@ -1,0 +1,125 @@
+"""`takeover demo`: the SU7 crash with a 2 s warning, then this firmware, headless on the sim board.
+
+Expected numbers come from the physics of the scenario (domain.md's reference driver), not from
+a previous run: the baseline's impact speed is what a driver who brakes `reaction_s` after a
+warning at TTC 2 s reaches the barrier at."""
+
+import io
+import json
+import math
+
+import pytest
+from PIL import Image
+
+from takeover import demo
+from takeover import scenario as scenarios
+from takeover.cli import main
+from takeover.device import Device
+from takeover.plant import KPH, Plant
+from takeover.runner import Pace
+
+
+def _baseline_impact_kph(scn) -> tuple[float, float]:
+    """Impact speed after a warning at TTC 2 s, and its tolerance, both from the physics.
+
+    The closed loop starts the braking at the first plant sub-step at or after the driver's
+    time, and the cue within one sub-step of the TTC crossing: up to two sub-steps of travel at
+    the initial speed (v0 h each) more than the textbook, i.e. dv = a dx / v at the impact."""
+    v0, t_r, a = scn.ego.speed_kph * KPH, scn.driver.reaction_s, scn.driver.brake_mps2
+    braking_m = demo.BASELINE_WARN_TTC_S * v0 - v0 * t_r
+    v_impact = math.sqrt(v0 * v0 - 2 * a * braking_m)
+    h = 1.0 / (scn.radar_hz * Plant(scn).substeps)
+    tolerance = a * 2 * v0 * h / v_impact + 0.05  # + the explicit Euler's own error, well under this
+    return v_impact / KPH, tolerance / KPH
+
+
+def test_the_su7_crash_happens_with_a_2_s_warning_and_this_firmware_stops_short(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--no-live", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    doc = json.loads((out / demo.JSON).read_text())
+    baseline, firmware = doc["runs"]
+    scn = demo.demo_scenario()
+    expected_kph, tolerance_kph = _baseline_impact_kph(scn)
+
+    # Baseline: the host's WARNING at a true TTC of 2 s, the driver brakes 1.2 s later: too late.
+    assert baseline["key"] == "baseline" and baseline["warning"]["by"].startswith("host")
+    h = 1.0 / (scn.radar_hz * Plant(scn).substeps)
+    assert baseline["warning"]["ttc_s"] == pytest.approx(demo.BASELINE_WARN_TTC_S, abs=h)
+    assert baseline["collision"] is True
+    assert baseline["impact_speed_kph"] == pytest.approx(expected_kph, abs=tolerance_kph)
+    assert doc["physics"]["baseline_impact_kph"] == pytest.approx(expected_kph, abs=0.1)
+
+    # This firmware: its own WARNING early enough for the same driver, who stops short.
+    v0 = scn.ego.speed_kph * KPH
+    needed_ttc_s = scn.driver.reaction_s + v0 / (2 * scn.driver.brake_mps2)
+    assert firmware["warning"]["by"] == "board" and firmware["warning"]["ttc_s"] >= needed_ttc_s
+    assert firmware["collision"] is False and firmware["stopped"] is True and firmware["short_m"] > 0
+
+    # Both outcomes on screen, the stand-in said so.
+    assert f"impact at {baseline['impact_speed_kph']:.1f} km/h" in printed
+    assert f"stopped {firmware['short_m']:.1f} m short" in printed
+    assert "host-side stand-in" in printed
+
+    # A 16:9 PNG and an animated GIF of the same size ratio.
+    with Image.open(out / demo.PNG) as png:
+        assert png.size[0] * 9 == png.size[1] * 16
+    with Image.open(out / demo.GIF) as gif:
+        assert gif.size[0] * 9 == gif.size[1] * 16
+        assert gif.n_frames > 20
+    assert (out / demo.PNG).stat().st_size < 300_000
+
+
+def test_the_dashboard_follows_both_runs_as_they_happen():
+    """The live view, drawn into a string: lights, driver, outcome, for both runs."""
+    from rich.console import Console
+
+    scn = demo.demo_scenario()
+    console = Console(file=io.StringIO(), width=120, color_system=None)
+    board = demo.Dashboard(scn, console=console)
+    seen = []
+
+    def show(lives):
+        seen.append([(live.state, live.level, live.phase) for live in lives])
+
+    with Device("sim") as dev:
+        runs = demo.run_demo(dev, scn, Pace(lockstep=True), show=show)
+    assert [r.key for r in runs] == ["baseline", "firmware"]
+    baseline_levels = {s[0][1] for s in seen if s[0][0] == "running"}
+    firmware_levels = {s[1][1] for s in seen if s[1][0] == "running"}
+    assert baseline_levels == {"NONE", "WARNING"}  # the host's cue is all the baseline's driver sees
+    assert {"NOTICE", "WARNING", "TAKEOVER"} <= firmware_levels
+    assert any(s[1][2] == "braking" for s in seen)
+    lives = [demo.Live(key, demo.SHORT_TITLES[key]) for key in ("baseline", "firmware")]
+    for live, r in zip(lives, runs):
+        demo._update(live, r.run, r.plant)
+        live.state, live.outcome = "done", r.outcome()
+    console.print(board.render(lives))
+    text = console.file.getvalue()
+    for word in ("IMPACT AT", "STOPPED", "TAKEOVER", "EMERG", "BRAKING", "host stand-in"):
+        assert word in text
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--speed-kph", "0"], ["--speed-kph 0", "10 .. 200 km/h"]),
+    (["--detect-range-m", "1000"], ["--detect-range-m 1000"]),
+    (["--reaction-s", "-1"], ["--reaction-s -1"]),
+    (["--speed", "0"], ["--speed must be positive"]),
+])
+def test_a_demo_value_out_of_range_is_one_line_and_exit_2(args, words, capsys, tmp_path):
+    assert main(["demo", "--no-live", "--out", str(tmp_path), *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    for word in words:
+        assert word in err[0]
+
+
+def test_the_class_can_move_the_barrier_into_view_later_or_earlier():
+    """A detection range beyond the scenario's start puts the barrier further out; the run lasts
+    long enough to reach it and stop, whatever the speed."""
+    base = scenarios.load(demo.SCENARIO)
+    far = demo.demo_scenario(detect_range_m=280)
+    assert far.targets[0].range_m >= 280 + demo.BARRIER_LEAD_M
+    slow = demo.demo_scenario(speed_kph=30)
+    assert slow.duration_s * slow.ego.speed_kph * KPH > slow.targets[0].range_m
+    assert base.targets[0].range_m == demo.demo_scenario().targets[0].range_m
