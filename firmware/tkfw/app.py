@@ -214,21 +214,20 @@ class Firmware:
             self._send_alert(seq, t_ms, self.threat.ttc_ms, rx_ticks, origin)
 
     def check_inputs(self):
-        """Between frames, on the board's clock: radar frames that stopped coming raise FAULT."""
-        if not self.radar_armed or self.radar_fault:
-            if self.alert_pending:
-                self._decide(self.radar_seq, self.radar_t_ms, self.ticks_us(), schema.ORIGIN_CLOCK)
-            return
-        now = self.ticks_us()
-        silent_us = ticks_diff(now, self.radar_rx_ticks)
-        settings = self.settings
-        if silent_us > settings.radar_stale_n * settings.radar_period_ms * 1000:
-            self.radar_fault = True
-            t_ms = (self.radar_t_ms + silent_us // 1000) & 0x3FFFFFFF  # frame time, as the board reckons it
-            self.arbiter.request(alerts.CAUSE_FAULT, alerts.TAKEOVER, t_ms, settings.deescalate_hold_ms)
-            self._decide(self.radar_seq, t_ms, now, schema.ORIGIN_CLOCK)
-        elif self.alert_pending:
-            self._decide(self.radar_seq, self.radar_t_ms, now, schema.ORIGIN_CLOCK)
+        """Between frames, on the board's clock: radar frames that stopped coming raise FAULT; an
+        ALERT that could not be written goes out again."""
+        if self.radar_armed and not self.radar_fault:
+            now = self.ticks_us()
+            silent_us = ticks_diff(now, self.radar_rx_ticks)
+            settings = self.settings
+            if silent_us > settings.radar_stale_n * settings.radar_period_ms * 1000:
+                self.radar_fault = True
+                t_ms = (self.radar_t_ms + silent_us // 1000) & 0x3FFFFFFF  # frame time, as the board reckons it
+                self.arbiter.request(alerts.CAUSE_FAULT, alerts.TAKEOVER, t_ms, settings.deescalate_hold_ms)
+                self._decide(self.radar_seq, t_ms, now, schema.ORIGIN_CLOCK)
+                return
+        if self.alert_pending:
+            self._decide(self.radar_seq, self.radar_t_ms, self.ticks_us(), schema.ORIGIN_CLOCK)
 
     # -- output ------------------------------------------------------------------------------
     def _write(self, count):
