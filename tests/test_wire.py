@@ -306,7 +306,7 @@ def test_crc32_into_equals_zlib_crc32_for_random_data():
         data = rng.randbytes(rng.choice([0, 1, 2, 3, 4, rng.randrange(300)]))
         start = rng.randrange(8)
         buf = bytearray(rng.randbytes(start)) + data + bytes(4)
-        wire.crc32_into(buf, start, start + len(data))
+        wire.crc32_into(memoryview(buf)[start:start + len(data)], buf, start + len(data))
         assert int.from_bytes(buf[start + len(data):], "little") == zlib.crc32(data)
         assert buf[:start + len(data)] == bytearray(buf[:start]) + data  # nothing else touched
 

@@ -95,7 +95,7 @@ def run_crc(inp):
     buf = bytearray(n + 4)
     for k in range(n):
         buf[k] = data[k]
-    wire.crc32_into(buf, 0, n)
+    wire.crc32_into(memoryview(buf)[0:n], buf, n)
     return {"lo16": buf[n] | (buf[n + 1] << 8), "hi16": buf[n + 2] | (buf[n + 3] << 8)}
 
 

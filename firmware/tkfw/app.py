@@ -26,6 +26,8 @@ Overload, without unbounded queues or blocking (issue 6):
   not be written is written again, with the state then in force, at the next chance.
 """
 
+from struct import pack_into
+
 from tkfw import VERSION, alerts, schema
 from tkfw.compat import collect, const, mem_alloc, ticks_diff
 from tkfw.dm import DriverMonitor
@@ -90,9 +92,9 @@ class Firmware:
         self.tx_dropped = 0
         self.alert_pending = False  # an ALERT could not be written: send the current one again
         self.last_proc_us = 0
-        # Payload offsets of the reply fields, looked up once.
-        self._alert = self.enc.offsets(schema.T_ALERT)
-        self._status = self.enc.offsets(schema.T_STATUS)
+        # The replies sent on every frame are packed in one call (tkfw.wire Encoder.packing).
+        self._alert_fmt, self._alert_len = self.enc.packing(schema.T_ALERT)
+        self._status_fmt, self._status_len = self.enc.packing(schema.T_STATUS)
         self._min_len = {t: _min_payload(t) for t in schema.MESSAGES if t < 0x80}
 
     def new_drive(self):
@@ -106,6 +108,8 @@ class Firmware:
         self.radar_t_ms = 0
         self.radar_seq = 0
         self.radar_fault = False
+        self._heap_due = 0  # STATUS replies until heap_bytes is measured again: now
+        self._heap_bytes = 0
 
     # -- input -------------------------------------------------------------------------------
     def poll(self, timeout_us=_POLL_US):
@@ -157,6 +161,7 @@ class Firmware:
             self.send_hello()
         elif msg_type == schema.T_STATUS_REQ:
             collect()  # asked for, not per frame: heap_bytes is then the live heap, garbage gone
+            self._heap_due = 0  # measured now; the count of STATUS to the next measurement restarts
             dec.processed += 1
             self._send_status(seq, rx_ticks)
             dec.consume()
@@ -191,16 +196,20 @@ class Firmware:
         self.radar_seq = seq
         if self.radar_fault:
             self.radar_fault = False  # frames are back: the fault steps down through the arbiter
-        self.arbiter.request(alerts.CAUSE_FAULT, alerts.NONE, t_ms, settings.deescalate_hold_ms)
+        if self.arbiter.requested[alerts.CAUSE_FAULT] != alerts.NONE:  # otherwise a no-op: skipped
+            self.arbiter.request(alerts.CAUSE_FAULT, alerts.NONE, t_ms, settings.deescalate_hold_ms)
         threat = self.threat
         dm = self.dm
         # Levels come from TTC and required deceleration, confirmed over frames (tkfw.ttc); the
         # reaction time assumed is the driver monitor's (longer while distracted or unknown).
         dm.update(t_ms, self.io.hands_on(), settings)
-        threat.assess(words, _W_TARGETS, count, settings, t_ms, dm.reaction_ms(settings))
+        threat.decide(words, _W_TARGETS, count, settings, t_ms, dm.reaction_ms(settings))
         self.arbiter.request(alerts.CAUSE_COLLISION, threat.level, t_ms, settings.deescalate_hold_ms)
         dec.processed += 1
         self._decide(seq, t_ms, rx_ticks)
+        # The ALERT, if any, is out: now the bookkeeping that did not decide it (every target's
+        # history, the STATUS). proc_us covers the whole frame, the ALERT's only its decision.
+        threat.track(words, _W_TARGETS, count, settings, t_ms)
         self.last_proc_us = ticks_diff(self.ticks_us(), rx_ticks)
         self._send_status(seq, rx_ticks)
         dec.consume()
@@ -239,46 +248,28 @@ class Firmware:
 
     def _send_alert(self, seq, t_ms, ttc_ms, rx_ticks, origin=schema.ORIGIN_FRAME):
         enc = self.enc
-        off = self._alert
         arbiter = self.arbiter
-        end = enc.begin(schema.T_ALERT)
-        enc.put_u16(off["frame_seq"][0], seq)
-        enc.put_u8(off["level"][0], arbiter.level)
-        enc.put_u8(off["cause"][0], arbiter.cause)
-        enc.put_i32(off["ttc_ms"][0], ttc_ms)
-        enc.put_i32(off["t_ms"][0], t_ms)
-        enc.put_u8(off["outputs"][0], alerts.outputs_of(arbiter.row))
-        enc.put_i32(off["rx_ticks_us"][0], rx_ticks)
-        enc.put_i32(off["proc_us"][0], ticks_diff(self.ticks_us(), rx_ticks))
-        enc.put_u8(off["origin"][0], origin)
-        self.alert_pending = not self._write(enc.finish(end))
+        # Fields in schema order (T_ALERT); tests/test_alert_path.py decodes every one.
+        pack_into(self._alert_fmt, enc.buf, 4, schema.VERSION, schema.T_ALERT, enc.next_seq(),
+                  seq, arbiter.level, arbiter.cause, ttc_ms, ticks_diff(self.ticks_us(), rx_ticks), t_ms,
+                  alerts.outputs_of(arbiter.row), origin, 0, rx_ticks)
+        self.alert_pending = not self._write(enc.finish(self._alert_len))
 
     def _send_status(self, seq, rx_ticks):
-        enc = self.enc
         dec = self.dec
-        off = self._status
-        end = enc.begin(schema.T_STATUS)
-        enc.put_u16(off["frame_seq"][0], seq)
-        enc.put_u8(off["level"][0], self.arbiter.level)
-        enc.put_u8(off["cause"][0], self.arbiter.cause)
-        enc.put_i32(off["proc_us"][0], self.last_proc_us)
-        enc.put_i32(off["processed"][0], dec.processed)
-        enc.put_i32(off["dropped"][0], dec.dropped)
-        enc.put_i32(off["rejected"][0], dec.rejected)
-        enc.put_i32(off["bad_crc"][0], dec.bad_crc)
-        enc.put_i32(off["skipped_bytes"][0], dec.skipped_bytes)
-        enc.put_i32(off["ttc_ms"][0], self.threat.ttc_ms)
-        enc.put_i32(off["rx_ticks_us"][0], rx_ticks)
-        enc.put_u8(off["dm_flags"][0], self.dm.status)
-        enc.put_u8(off["dm_terminal"][0], self.dm.terminal)
-        enc.put_i32(off["tx_dropped"][0], self.tx_dropped)
-        enc.put_i32(off["loop_faults"][0], self.faults)
-        enc.put_i32(off["bad_version"][0], dec.bad_version)
-        enc.put_i32(off["bad_type"][0], dec.bad_type)
-        enc.put_i32(off["bad_length"][0], dec.bad_length)
-        enc.put_i32(off["lost"][0], dec.lost)
-        enc.put_i32(off["heap_bytes"][0], mem_alloc())
-        self._write(enc.finish(end))
+        enc = self.enc
+        due = self._heap_due - 1
+        if due < 0:  # a fresh measurement (schema.HEAP_SAMPLE_EVERY: it walks the whole heap)
+            self._heap_bytes = mem_alloc()
+            due = schema.HEAP_SAMPLE_EVERY - 1
+        self._heap_due = due
+        # Fields in schema order (T_STATUS); tests/test_alert_path.py decodes every one.
+        pack_into(self._status_fmt, enc.buf, 4, schema.VERSION, schema.T_STATUS, enc.next_seq(),
+                  seq, self.arbiter.level, self.arbiter.cause, self.last_proc_us, dec.processed,
+                  dec.dropped, dec.rejected, dec.bad_crc, dec.skipped_bytes, self.threat.ttc_ms, rx_ticks,
+                  self.dm.status, self.dm.terminal, 0, self.tx_dropped, self.faults, dec.bad_version,
+                  dec.bad_type, dec.bad_length, dec.lost, self._heap_bytes)
+        self._write(enc.finish(self._status_len))
 
     def _send_pong(self, token, rx_ticks):
         enc = self.enc

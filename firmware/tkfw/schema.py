@@ -32,6 +32,10 @@ PAYLOAD_HEADER_LEN = const(4)  # ver, type, seq
 MAX_TARGETS = const(64)
 TARGET_LEN = const(16)  # bytes per radar target record
 CRC_RESIDUE = const(0x2144DF1C)  # zlib.crc32(payload + crc_le) for every intact frame
+# STATUS heap_bytes is measured (gc.mem_alloc) at a session's first STATUS and at every
+# HEAP_SAMPLE_EVERY-th after it, and repeated in between: the measurement walks the whole heap's
+# allocation table (about 250 us on the VM), too slow for every frame.
+HEAP_SAMPLE_EVERY = const(16)
 
 # Message type ids. Host -> device below 0x80, device -> host from 0x80. Append-only.
 T_RADAR = const(0x01)
@@ -122,8 +126,9 @@ MESSAGES = {
         ("bad_type", "I", "rejected: unknown message type"),
         ("bad_length", "I", "rejected: body too short for its type, or a radar frame whose length and count disagree"),
         ("lost", "I", "rejected: missing from the seq series (corrupted, truncated or never sent)"),
-        ("heap_bytes", "I", "bytes of heap in use (gc.mem_alloc) when this STATUS was built; in reply to "
-                            "STATUS_REQ after a gc.collect (the live heap)"),
+        ("heap_bytes", "I", "bytes of heap in use (gc.mem_alloc), measured at the session's first STATUS "
+                            "and every HEAP_SAMPLE_EVERY-th (16) after it, the last measurement in between; "
+                            "in reply to STATUS_REQ measured then, after a gc.collect (the live heap)"),
     )),
     T_PONG: ("pong", (
         ("token", "I", "the PING token"),
@@ -173,6 +178,12 @@ def layout(fields, start=PAYLOAD_HEADER_LEN):
         offsets[name] = (pos, code)
         pos += _SIZES[code]
     return offsets, pos
+
+
+def struct_format(fields, prefix="<"):
+    """The struct format of `fields` in order, little-endian like the wire; prefix "<BBH" adds
+    the payload header (version, type, seq) in front of a message body."""
+    return prefix + "".join(code for _, code, _ in fields)
 
 
 def body_len(msg_type):

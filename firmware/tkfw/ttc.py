@@ -14,6 +14,11 @@ WARNING or higher only once the track met it on confirm_frames consecutive frame
 ghost cannot warn). The threat is the closest such target; the current one is kept unless another
 is switch_margin closer, so two similar targets do not flicker.
 
+A frame is taken in two halves so an alert waits only for what decides it (issue 8): decide()
+finds the threat in one cheap pass (in path, closing, closest) and works out that one target's
+figures from its history; track() then updates every target's history (acceleration, confirmation
+count), which costs several times more and is done after the ALERT has been written.
+
 Units and small ints: squares are taken in cm/s and cm (closing clamped to 100 m/s, so v^2 <= 1e8
 and 5 v^2 < 2**30); every product below names its bound. Targets are read straight from the
 decoder's int32 view (tkfw.schema TARGET_FIELDS: id, range mm, range_rate mm/s, lateral mm) and
@@ -144,11 +149,22 @@ def level_with_decel(ttc_level, a_now_mm_s2, a_driver_mm_s2, settings):
     return level
 
 
+def _clamp_closing(closing):
+    """A closing speed (mm/s) within +-_V_MAX_MM_S."""
+    if closing > _V_MAX_MM_S:
+        return _V_MAX_MM_S
+    if closing < -_V_MAX_MM_S:
+        return -_V_MAX_MM_S
+    return closing
+
+
 class _Tracks:
     """Per-track history of one frame: open addressing on the track id, made once.
 
     Two of these alternate (this frame, previous frame), so a slot is free unless stamped with the
     frame number and nothing is ever cleared. A track missing from one frame loses its history.
+    Threat.track fills them with the probing inlined (a method call per target cost more than the
+    lookup); find() is for the one lookup decide() makes.
     """
 
     def __init__(self):
@@ -169,19 +185,6 @@ class _Tracks:
                 return slot
             slot = (slot + 1) & _SLOT_MASK
         return -1
-
-    def claim(self, tid, gen):
-        """A slot for track `tid` in frame `gen` (the same slot again for a repeated id)."""
-        slot = tid & _SLOT_MASK
-        for _ in range(_SLOTS):
-            if self.stamp[slot] != gen:
-                self.stamp[slot] = gen
-                self.ids[slot] = tid
-                return slot
-            if self.ids[slot] == tid:
-                return slot
-            slot = (slot + 1) & _SLOT_MASK
-        return -1  # cannot happen: at most MAX_TARGETS ids in a table of 2 x MAX_TARGETS
 
 
 class Threat:
@@ -210,86 +213,64 @@ class Threat:
         self.reaction_ms = 0  # the reaction time assumed this frame
         self.raw_level = alerts.NONE  # the level its figures call for
         self.level = alerts.NONE  # after multi-frame confirmation: what the arbiter is asked for
+        # Scratch results of _recall and _level_of (ints, so setting them allocates nothing).
+        self._accel = 0
+        self._hits = 0
+        self._ttc = NO_TTC
+        self._ettc = NO_TTC
+        self._a_now = 0
+        self._a_driver = 0
 
     def assess(self, words, first_word, count, settings, t_ms=0, reaction_ms=-1):
-        """Assess `count` target records from words[first_word]; return the threat's plain TTC.
+        """One frame, whole: decide() then track(); return the threat's plain TTC.
 
+        The firmware calls the two halves itself, with the ALERT sent in between (tkfw.app).
+        """
+        self.decide(words, first_word, count, settings, t_ms, reaction_ms)
+        self.track(words, first_word, count, settings, t_ms)
+        return self.ttc_ms
+
+    def decide(self, words, first_word, count, settings, t_ms=0, reaction_ms=-1):
+        """The threat in `count` target records from words[first_word], and its confirmed level.
+
+        What an alert waits for, so it is kept short: one pass over the records that only asks
+        "in path, closing, closest?", then the chosen target's figures from its history as of the
+        previous frame. The track tables are left as they are; track() brings them up to date.
         reaction_ms: the driver reaction the deceleration rows assume (tkfw.dm: longer while the
         driver is distracted); -1 means settings.reaction_ms.
         """
         half_width = settings.lane_half_width_mm
         closing_min = settings.closing_min_mm_s
-        margin = settings.stop_margin_mm
-        switch = settings.switch_margin_mm
-        confirm = settings.confirm_n
         reaction = reaction_ms if reaction_ms >= 0 else settings.reaction_ms
         self.reaction_ms = reaction
-        # Swap the history tables (a rotation of two names: no tuple is built).
-        prev = self._cur
-        cur = self._prev
-        self._prev = prev
-        self._cur = cur
-        prev_gen = self._gen
-        gen = (prev_gen + 1) & _T_MASK
-        self._gen = gen
         incumbent = self.target_id
-        # The chosen target so far and the incumbent, if it is still in path this frame.
+        # The closest in-path record so far and the incumbent's, if it is still in path this frame.
         best_range = -1
-        best_id = -1
-        best_slot = -1
+        best_w = -1
         inc_range = -1
-        inc_slot = -1
+        inc_w = -1
         w = first_word
         for _ in range(count):
-            tid = words[w]
-            closing = -words[w + 2]
-            if closing > _V_MAX_MM_S:
-                closing = _V_MAX_MM_S
-            elif closing < -_V_MAX_MM_S:
-                closing = -_V_MAX_MM_S
-            slot = cur.claim(tid, gen)
-            accel = 0
-            hits = 0
-            p = prev.find(tid, prev_gen)
-            if p >= 0:
-                dt = ticks_diff(t_ms, prev.t_ms[p])  # wrap-safe; backwards time is <= 0
-                if 0 < dt <= _DT_MAX_MS:
-                    raw = (closing - prev.closing[p]) * 1000 // dt  # |diff| <= 2e5: 2e8
-                    if raw > _A_MAX_MM_S2:
-                        raw = _A_MAX_MM_S2
-                    elif raw < -_A_MAX_MM_S2:
-                        raw = -_A_MAX_MM_S2
-                    accel = prev.accel[p]
-                    accel += (raw - accel) // 4  # low pass, ~4 frames: 0.12 m/s noise / 50 ms is 2.4 m/s^2
-                    hits = prev.hits[p]
-            cur.closing[slot] = closing
-            cur.t_ms[slot] = t_ms
-            cur.accel[slot] = accel
             lateral = words[w + 3]
-            if closing >= closing_min and -half_width <= lateral <= half_width:
+            # -range_rate is the closing speed; tested unclamped, which decides the same as the
+            # clamped value track() keeps, since 0 < closing_min <= _V_MAX_MM_S.
+            if -half_width <= lateral <= half_width and -words[w + 2] >= closing_min:
                 rng = words[w + 1]
                 if rng < 0:  # already overlapping: as close as it gets
                     rng = 0
-                level = self._level_of(rng, closing, accel, reaction, margin, settings)
-                hits = hits + 1 if level >= alerts.WARNING else 0
-                if tid == incumbent:
+                if words[w] == incumbent:
                     inc_range = rng
-                    inc_slot = slot
+                    inc_w = w
                 if best_range < 0 or rng < best_range:
                     best_range = rng
-                    best_id = tid
-                    best_slot = slot
-            else:
-                hits = 0
-            cur.hits[slot] = hits
+                    best_w = w
             w += 4
         # Keep the current threat unless another in-path target is clearly (switch margin) closer.
-        if inc_slot >= 0 and best_range >= inc_range - switch:
+        if inc_w >= 0 and best_range >= inc_range - settings.switch_margin_mm:
             best_range = inc_range
-            best_id = incumbent
-            best_slot = inc_slot
-        self.target_id = best_id
-        if best_slot < 0:
+            best_w = inc_w
+        if best_w < 0:
+            self.target_id = -1
             self.range_mm = -1
             self.closing_mm_s = 0
             self.accel_mm_s2 = 0
@@ -300,16 +281,128 @@ class Threat:
             self.raw_level = alerts.NONE
             self.level = alerts.NONE
             return NO_TTC
-        # Recompute the winner's figures (cheaper than keeping every candidate's).
-        level = self._level_of(best_range, cur.closing[best_slot], cur.accel[best_slot], reaction, margin, settings)
+        tid = words[best_w]
+        closing = _clamp_closing(-words[best_w + 2])
+        self._recall(self._cur, self._gen, tid, closing, t_ms)
+        accel = self._accel
+        level = self._level_of(best_range, closing, accel, reaction, settings.stop_margin_mm, settings)
+        self.target_id = tid
+        self.range_mm = best_range
+        self.closing_mm_s = closing
+        self.accel_mm_s2 = accel
+        self.ttc_ms = self._ttc
+        self.ettc_ms = self._ettc
+        self.a_now_mm_s2 = self._a_now
+        self.a_driver_mm_s2 = self._a_driver
         self.raw_level = level
-        if level >= alerts.WARNING and cur.hits[best_slot] < confirm:
+        # Frames in a row at WARNING or above, this one included (what track() will record).
+        hits = self._hits + 1 if level >= alerts.WARNING else 0
+        if level >= alerts.WARNING and hits < settings.confirm_n:
             level = alerts.NOTICE  # not confirmed yet: show it, do not sound it
         self.level = level
         return self.ttc_ms
 
+    def track(self, words, first_word, count, settings, t_ms=0):
+        """Bring every target's history up to this frame (after decide(), with the same frame).
+
+        Per track id: closing speed, time, low-passed relative acceleration, and how many frames
+        in a row it was in path at WARNING or above (the confirmation count). Done after the
+        alert has gone out: it costs more than the decision and changes nothing in it.
+        """
+        half_width = settings.lane_half_width_mm
+        closing_min = settings.closing_min_mm_s
+        margin = settings.stop_margin_mm
+        reaction = self.reaction_ms
+        # Swap the history tables (a rotation of two names: no tuple is built).
+        prev = self._cur
+        cur = self._prev
+        self._prev = prev
+        self._cur = cur
+        prev_gen = self._gen
+        gen = (prev_gen + 1) & _T_MASK
+        self._gen = gen
+        if count > schema.MAX_TARGETS:  # the tables hold 2 x MAX_TARGETS ids
+            count = schema.MAX_TARGETS
+        ids = cur.ids
+        stamp = cur.stamp
+        closings = cur.closing
+        times = cur.t_ms
+        accels = cur.accel
+        hits_now = cur.hits
+        p_ids = prev.ids
+        p_stamp = prev.stamp
+        w = first_word
+        for _ in range(count):
+            tid = words[w]
+            closing = -words[w + 2]
+            if closing > _V_MAX_MM_S:
+                closing = _V_MAX_MM_S
+            elif closing < -_V_MAX_MM_S:
+                closing = -_V_MAX_MM_S
+            # Its slot this frame (open addressing; the same slot again for a repeated id).
+            slot = tid & _SLOT_MASK
+            while stamp[slot] == gen and ids[slot] != tid:
+                slot = (slot + 1) & _SLOT_MASK
+            stamp[slot] = gen
+            ids[slot] = tid
+            # Its history: the previous frame's slot, if it was there (tkfw.ttc _recall, inlined:
+            # a call per target costs more than the lookup).
+            accel = 0
+            hits = 0
+            p = tid & _SLOT_MASK
+            while p_stamp[p] == prev_gen:
+                if p_ids[p] == tid:
+                    dt = ticks_diff(t_ms, prev.t_ms[p])
+                    if 0 < dt <= _DT_MAX_MS:
+                        raw = (closing - prev.closing[p]) * 1000 // dt
+                        if raw > _A_MAX_MM_S2:
+                            raw = _A_MAX_MM_S2
+                        elif raw < -_A_MAX_MM_S2:
+                            raw = -_A_MAX_MM_S2
+                        accel = prev.accel[p]
+                        accel += (raw - accel) // 4
+                        hits = prev.hits[p]
+                    break
+                p = (p + 1) & _SLOT_MASK
+            closings[slot] = closing
+            times[slot] = t_ms
+            accels[slot] = accel
+            lateral = words[w + 3]
+            if closing >= closing_min and -half_width <= lateral <= half_width:
+                rng = words[w + 1]
+                if rng < 0:
+                    rng = 0
+                if self._level_of(rng, closing, accel, reaction, margin, settings) >= alerts.WARNING:
+                    hits += 1
+                else:
+                    hits = 0
+            else:
+                hits = 0
+            hits_now[slot] = hits
+            w += 4
+
+    def _recall(self, tracks, gen, tid, closing, t_ms):
+        """Track `tid`'s history in `tracks` (frame `gen`) into _accel (updated with this frame's
+        closing speed) and _hits (its confirmation count so far); 0 and 0 for a new track."""
+        accel = 0
+        hits = 0
+        p = tracks.find(tid, gen)
+        if p >= 0:
+            dt = ticks_diff(t_ms, tracks.t_ms[p])  # wrap-safe; backwards time is <= 0
+            if 0 < dt <= _DT_MAX_MS:
+                raw = (closing - tracks.closing[p]) * 1000 // dt  # |diff| <= 2e5: 2e8
+                if raw > _A_MAX_MM_S2:
+                    raw = _A_MAX_MM_S2
+                elif raw < -_A_MAX_MM_S2:
+                    raw = -_A_MAX_MM_S2
+                accel = tracks.accel[p]
+                accel += (raw - accel) // 4  # low pass, ~4 frames: 0.12 m/s noise / 50 ms is 2.4 m/s^2
+                hits = tracks.hits[p]
+        self._accel = accel
+        self._hits = hits
+
     def _level_of(self, rng, closing, accel, reaction, margin, settings):
-        """Raw level of one target; leaves its figures in the threat's attributes."""
+        """Raw level of one target; its figures are left in _ttc, _ettc, _a_now, _a_driver."""
         if rng >= closing * (_TTC_CAP_MS // 1000):  # closing <= 1e5: product <= 6e6
             ttc = _TTC_CAP_MS
         else:
@@ -319,11 +412,8 @@ class Threat:
         ettc = enhanced_ttc(rng, closing, accel, ttc)
         a_now = a_req(closing, rng, 0, margin)
         a_driver = a_req(closing, rng, reaction, margin)
-        self.range_mm = rng
-        self.closing_mm_s = closing
-        self.accel_mm_s2 = accel
-        self.ttc_ms = ttc
-        self.ettc_ms = ettc
-        self.a_now_mm_s2 = a_now
-        self.a_driver_mm_s2 = a_driver
+        self._ttc = ttc
+        self._ettc = ettc
+        self._a_now = a_now
+        self._a_driver = a_driver
         return level_with_decel(level_for(ettc, settings), a_now, a_driver, settings)

@@ -9,8 +9,8 @@ Receive path, no allocation per frame:
 - The memoryview over each payload length is made the first time that length is seen and kept.
 
 Transmit path: frames are built in one preallocated buffer; the CRC-32 is computed in Python
-in two 16-bit halves (tables made once) so no value ever exceeds a small int. Device frames are
-at most about 100 bytes (STATUS), so this costs tens of microseconds per reply.
+as a 24-bit and an 8-bit part (tables made once) so no value ever exceeds a small int. Device
+frames are at most about 100 bytes (STATUS), so this costs tens of microseconds per reply.
 """
 
 from binascii import crc32
@@ -148,48 +148,51 @@ class Decoder:
 
 
 def _crc_tables():
-    """CRC-32 (reflected, 0xEDB88320) table split into 16-bit halves: two arrays of 256 'H'."""
+    """CRC-32 (reflected, 0xEDB88320) table split into its low 24 bits and its top 8 bits (kept
+    shifted to bits 16-23, where crc32_into needs them): two arrays of 256 small ints."""
     from array import array
 
-    lo_table = array("H", [0] * 256)
-    hi_table = array("H", [0] * 256)
+    lo_table = array("i", [0] * 256)
+    hi_table = array("i", [0] * 256)
     for index in range(256):
         lo, hi = index, 0
         for _ in range(8):
             carry = lo & 1
-            lo = (lo >> 1) | ((hi & 1) << 15)
+            lo = (lo >> 1) | ((hi & 1) << 23)
             hi >>= 1
             if carry:
-                lo ^= 0x8320
-                hi ^= 0xEDB8
+                lo ^= 0xB88320
+                hi ^= 0xED
         lo_table[index] = lo
-        hi_table[index] = hi
+        hi_table[index] = hi << 16
     return lo_table, hi_table
 
 
 _CRC_LO, _CRC_HI = _crc_tables()
 
 
-def crc32_into(buf, start, end):
-    """Write the CRC-32 (zlib) of buf[start:end] little-endian at buf[end:end+4].
+def crc32_into(data, out, at):
+    """Write the CRC-32 (zlib) of the bytes of `data` little-endian at out[at:at+4].
 
-    Works in two 16-bit halves so no value ever leaves the small-int range (no allocation);
-    binascii.crc32 would be faster but returns a big int, allocated, for most frames.
+    data: a bytearray, or a memoryview made once (iterating one allocates nothing). The CRC is
+    held as its low 24 bits and its top 8 bits, so no value leaves the small-int range:
+    binascii.crc32 would be faster but returns a big int, allocated, for most frames. Per byte,
+    crc = (crc >> 8) ^ T[(crc ^ byte) & 0xFF] becomes two table lookups and five operations
+    (about 0.6 us a byte on the VM; the 16+16-bit split this replaces took 1 us).
     """
     lo_t = _CRC_LO
     hi_t = _CRC_HI
-    lo = 0xFFFF
-    hi = 0xFFFF
-    for i in range(start, end):
-        k = (lo ^ buf[i]) & 0xFF
-        lo = ((lo >> 8) | ((hi & 0xFF) << 8)) ^ lo_t[k]
-        hi = (hi >> 8) ^ hi_t[k]
-    lo ^= 0xFFFF
-    hi ^= 0xFFFF
-    buf[end] = lo & 0xFF
-    buf[end + 1] = lo >> 8
-    buf[end + 2] = hi & 0xFF
-    buf[end + 3] = hi >> 8
+    lo = 0xFFFFFF
+    hi = 0xFF0000  # the top 8 bits, at bits 16-23: what (crc >> 8) moves into the low 24
+    for byte in data:
+        k = (lo ^ byte) & 0xFF
+        lo = ((lo >> 8) | hi) ^ lo_t[k]
+        hi = hi_t[k]
+    lo ^= 0xFFFFFF
+    out[at] = lo & 0xFF
+    out[at + 1] = (lo >> 8) & 0xFF
+    out[at + 2] = lo >> 16
+    out[at + 3] = (hi >> 16) ^ 0xFF
 
 
 class Encoder:
@@ -203,12 +206,33 @@ class Encoder:
         self.buf = bytearray(_HDR + longest + schema.CRC_LEN)
         self.seq = 0
         self._offsets = {}
+        self._formats = {}
         for msg_type, (_, fields) in schema.MESSAGES.items():
             self._offsets[msg_type] = schema.layout(fields)
+            self._formats[msg_type] = schema.struct_format(fields, "<BBH")
+        # The payload of each device message length, as a view made once (crc32_into walks it).
+        mv = memoryview(self.buf)
+        self._views = {}
+        for msg_type, (_, end) in self._offsets.items():
+            if msg_type >= 0x80:
+                self._views[end] = mv[_HDR:_HDR + end]
 
     def offsets(self, msg_type):
         """{field: (payload offset, code)} for a message: look up once, keep the numbers."""
         return self._offsets[msg_type][0]
+
+    def packing(self, msg_type):
+        """(struct format, payload length) of a whole payload: for the replies sent on every frame
+        (ALERT, STATUS), which the caller packs with one struct.pack_into(format, buf, 4,
+        VERSION, msg_type, next_seq(), *every body field in schema order*): one C call instead of
+        a put_* call per field, and no allocation (measured on the VM)."""
+        return self._formats[msg_type], self._offsets[msg_type][1]
+
+    def next_seq(self):
+        """The seq of the frame being built now (device frames count on their own, wrapping)."""
+        seq = self.seq
+        self.seq = (seq + 1) & 0xFFFF
+        return seq
 
     def begin(self, msg_type):
         """Start a frame; body fields are then written with put_* at payload offsets."""
@@ -218,10 +242,9 @@ class Encoder:
             buf[i] = 0
         buf[4] = schema.VERSION
         buf[5] = msg_type
-        seq = self.seq
+        seq = self.next_seq()
         buf[6] = seq & 0xFF
         buf[7] = seq >> 8
-        self.seq = (seq + 1) & 0xFFFF
         return end
 
     def put_u8(self, offset, value):
@@ -256,5 +279,5 @@ class Encoder:
         buf[1] = payload_len & 0xFF
         buf[2] = payload_len >> 8
         buf[3] = _HCHK_KEY ^ buf[1] ^ buf[2]
-        crc32_into(buf, _HDR, _HDR + payload_len)
+        crc32_into(self._views[payload_len], buf, _HDR + payload_len)
         return _HDR + payload_len + 4

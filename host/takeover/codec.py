@@ -14,13 +14,13 @@ from tkfw import schema
 
 _HEADER = struct.Struct("<BHB")
 _PAYLOAD_HEADER = struct.Struct("<BBH")
-_TARGET = struct.Struct("<" + "".join(code for _, code, _ in schema.TARGET_FIELDS))
+_TARGET = struct.Struct(schema.struct_format(schema.TARGET_FIELDS))
 _TARGET_NAMES = tuple(name for name, _, _ in schema.TARGET_FIELDS)
 
 NAMES = {msg_type: name for msg_type, (name, _) in schema.MESSAGES.items()}
 TYPES = {name: msg_type for msg_type, name in NAMES.items()}
 _BODIES = {
-    msg_type: (struct.Struct("<" + "".join(code for _, code, _ in fields)), tuple(n for n, _, _ in fields))
+    msg_type: (struct.Struct(schema.struct_format(fields)), tuple(n for n, _, _ in fields))
     for msg_type, (_, fields) in schema.MESSAGES.items()
 }
 
