@@ -167,8 +167,9 @@ let writeDrops = 0;
 // ring fills and further frames are refused at once (counted) instead of blocking the loop.
 // This worker is also the board's watchdog (it wakes at least every 250 ms).
 const TX_RING = 1 << 13;
+const HANDOVER_MS = 1; // longest a write waits for the transmit worker to write its bytes
 const txShared = new SharedArrayBuffer(32 + TX_RING);
-const txCtrl = new Int32Array(txShared, 0, 8); // [0] write index, [1] read index, [2] writer errors
+const txCtrl = new Int32Array(txShared, 0, 8); // [0] write index, [1] read index, [2] writer errors, [4] worker parked
 const txRing = new Uint8Array(txShared, 32, TX_RING);
 new Worker(
   `
@@ -198,7 +199,12 @@ new Worker(
     const r = Atomics.load(txCtrl, 1);
     const w = Atomics.load(txCtrl, 0);
     watch();  // this worker wakes at least every 250 ms, whatever the traffic
-    if (w === r) { Atomics.wait(txCtrl, 0, w, 250); continue; }
+    if (w === r) {
+      Atomics.store(txCtrl, 4, 1); // parked: a writer may hand its core over (simio.write)
+      Atomics.wait(txCtrl, 0, w, 250);
+      Atomics.store(txCtrl, 4, 0);
+      continue;
+    }
     const n = (w - r) & IDX_MASK;
     for (let i = 0; i < n; i++) out[i] = txRing[(r + i) & (TX_RING - 1)];
     let off = 0;
@@ -206,8 +212,8 @@ new Worker(
       try { off += fs.writeSync(fd, out, off, n - off); }
       catch (err) { Atomics.add(txCtrl, 2, 1); Atomics.wait(txCtrl, 3, 0, 20); }
     }
-    Atomics.store(txCtrl, 1, (r + n) & IDX_MASK);
-    Atomics.notify(txCtrl, 1); // the console may be waiting for room
+    Atomics.store(txCtrl, 1, (r + n) & IDX_MASK); // written: the ring has room again
+    Atomics.notify(txCtrl, 1); // the writer handing over, or the console waiting for room
   }
   `,
   { eval: true, workerData: { fd, txShared, TX_RING, IDX_MASK, shared, STALL_MS: 1000 } },
@@ -247,12 +253,21 @@ registerJsModule("simio", {
   // transmit ring cannot take the whole frame now (the host is not reading): never blocks.
   write(addr, count) {
     const w = Atomics.load(txCtrl, 0);
-    const free = TX_RING - ((w - Atomics.load(txCtrl, 1)) & IDX_MASK);
+    const r = Atomics.load(txCtrl, 1);
+    const free = TX_RING - ((w - r) & IDX_MASK);
     if (count > free) { writeDrops++; return 0; }
     const mem = heap();
     for (let i = 0; i < count; i++) txRing[(w + i) & (TX_RING - 1)] = mem[addr + i];
+    const parked = Atomics.load(txCtrl, 4) === 1;
     Atomics.store(txCtrl, 0, (w + count) & IDX_MASK);
     Atomics.notify(txCtrl, 0);
+    // Hand the core to the transmit worker until it has written the bytes (at most HANDOVER_MS).
+    // A real board's USB controller sends while its CPU goes on; here the woken worker would
+    // otherwise queue behind the busy VM thread on the same core (Linux wakes a thread where its
+    // waker runs): on a 2-core machine an ALERT, followed by the frame's bookkeeping, reached the
+    // worker about 400 us late (p50). Only when the worker was parked with an empty ring: one
+    // blocked writing (the host not reading) is not waited for.
+    if (parked && w === r) Atomics.wait(txCtrl, 1, r, HANDOVER_MS);
     return count;
   },
   // Bytes received from the pty and not yet read by the firmware.
