@@ -1,6 +1,8 @@
 """`takeover bench` parts on the board, short: they measure what they say (issue 8)."""
 
-from takeover import bench
+from tkfw.settings import Settings
+
+from takeover import bench, codec
 
 
 def test_processing_grows_with_the_targets_and_allocates_nothing_per_frame(device):
@@ -13,17 +15,40 @@ def test_processing_grows_with_the_targets_and_allocates_nothing_per_frame(devic
     assert rows[-1]["fit"]["per_target_us"] > 0
 
 
+def test_each_alert_is_timed_against_an_echo_of_the_same_size_sent_between_the_radar_frames(device):
+    cycles = 5
+    confirm = Settings().confirm_n
+    cases = bench.latency(device, cycles=cycles)
+    assert [c["case"] for c in cases] == [name for name, _ in bench.LATENCY_CASES]
+    for case, (_, n) in zip(cases, bench.LATENCY_CASES):
+        radar = codec.encode("radar", 0, targets=[{"id": 0, "range": 0, "range_rate": 0, "lateral": 0}] * n)
+        # every cycle alerts once per radar frame (NOTICE, then EMERGENCY once confirmed) ...
+        assert case["alert"]["n"] == cycles * confirm, case
+        # ... and every radar frame is followed by one echo of the same size
+        assert case["floor"]["n"] == cycles * confirm, case
+        assert case["floor"]["frame_bytes"] == len(radar)
+        assert case["frame_to_status"]["n"] == cycles * confirm
+        assert case["ratio"]["p50"] == round(case["alert"]["p50"] / case["floor"]["p50"], 2)
+        assert case["ratio"]["p99"] == round(case["alert"]["p99"] / case["floor"]["p99"], 2)
+        # the parts add up to each alert's latency exactly; their medians only roughly to the median
+        split = case["split_p50_us"]
+        assert split["device"] > 0
+        assert abs(sum(split.values()) - case["alert"]["p50"]) < 0.5 * case["alert"]["p50"], case
+
+
 def test_the_table_names_every_figure_with_its_floor():
     result = {"board": "sim", "port": "sim", "firmware": "0", "machine": "m", "date": "d",
               "processing": [{"targets": 1, "p50_us": 80.0, "p99_us": 90.0, "linear_fit_us": 80.0,
                               "heap_bytes_per_frame": 0.0, "heap_peak": 1000},
                              {"fit": {"per_target_us": 6.0, "fixed_us": 74.0, "max_deviation_pct": 3.0}}],
-              "latency": [{"case": "c", "alert": {"p50": 900.0, "p99": 1000.0, "n": 5},
-                           "floor": {"p50": 150.0, "p99": 200.0, "frame_bytes": 40}, "ratio": {"p50": 6.0, "p99": 5.0},
+              "latency": [{"case": "c", "alert": {"p50": 900.0, "p99": 1000.0, "n": 10},
+                           "floor": {"p50": 150.0, "p99": 200.0, "n": 10, "frame_bytes": 40},
+                           "ratio": {"p50": 6.0, "p99": 5.0}, "cycles": 5, "gap_ms": 25.0, "radar_period_ms": 50,
                            "split_p50_us": {"uplink": 200.0, "device": 130.0, "downlink": 500.0}}],
               "floods": [{"rate_hz": 20, "sent": 10, "dropped": 0, "accounted": True,
                           "frame_to_status": {"p50": 1000.0, "p99": 2000.0}}],
               "heap_peak_bytes": 140000, "heap_after_boot_bytes": 139000, "firmware_heap_bytes": 100000, "pico_heap_budget_bytes": bench.PICO_HEAP_BUDGET}
     text = bench.table(result)
-    assert "900 / 1000 us" in text and "150 / 200 us (40 B)" in text and "6.0 / 5.0" in text
+    assert "900 / 1000 us (n=10)" in text and "150 / 200 us (40 B, n=10)" in text and "6.0 / 5.0" in text
+    assert "over 5 cycles" in text and "sent 25 ms after each radar frame" in text
     assert "Highest rate with nothing dropped: 20 Hz" in text and "margin" in text

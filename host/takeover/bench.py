@@ -6,12 +6,20 @@
 
 What it measures, each next to the floor or budget it is judged against:
 - processing per radar frame on the device for 1, 8, 16, 32, 64 targets: the STATUS `proc_us` the
-  firmware reports for every frame (its own ticks_us, receipt to reply), median and p99 over
-  FRAMES frames in lockstep; linear in the targets if the per-target cost is flat;
-- heap allocated per frame in steady state: STATUS `heap_bytes` (gc.mem_alloc) across all those
-  frames, after the first of each size;
-- alert latency through the transport (host write of the causing frame to host read of the alert)
-  p50/p99 in real time, and the floor measured in the same run: an ECHO of the same frame size;
+  firmware reports for every frame (its own ticks_us, receipt to the end of the frame's work, the
+  track update after the ALERT included), median and p99 over FRAMES frames in lockstep; linear
+  in the targets if the per-target cost is flat;
+- heap allocated per frame in steady state: STATUS `heap_bytes` (gc.mem_alloc, measured on every
+  HEAP_SAMPLE_EVERY-th STATUS: tkfw.schema), its growth from the first measurement after a
+  10-frame warm-up to the last, per frame in between (984 of the FRAMES frames of each size);
+- alert latency through the transport (host write of the causing radar frame to host read of its
+  ALERT) p50/p99 in real time over CYCLES short drives per case, 1 and 64 targets: each a new
+  session, an attentive driver and confirm_frames radar frames a radar period apart with a target
+  8 m ahead closing at 20 m/s (NOTICE on the first frame, EMERGENCY once confirmed), so
+  CYCLES x confirm_frames alerts a case. The floor is an ECHO of the same frame size sent halfway
+  between radar frames in the same cycles: alerts and echoes share the cadence and an idle board.
+  Each alert splits into uplink / device / downlink by a clock fit from ping bursts before and
+  after (takeover.timing);
 - the highest radar rate with no frame dropped (floods of the 64-target case at increasing
   multiples of 20 Hz), and what happens beyond: drops and frame-to-STATUS latency;
 - peak heap in use (gc.mem_alloc after a gc.collect the board does on STATUS_REQ; it includes
@@ -31,23 +39,34 @@ from pathlib import Path
 
 import numpy as np
 
+from tkfw import schema
+from tkfw.settings import Settings
+
+from takeover import codec
 from takeover import scenario as scenarios
 from takeover import timing
 from takeover.device import Device
+from takeover.errors import LinkError
 from takeover.faults import Faults
-from takeover.runner import Pace, run_scenario
+from takeover.runner import DRIVER_ATTENTIVE, PING_COUNT, PING_COUNT_END, Pace, run_scenario
 
 TARGET_COUNTS = (1, 8, 16, 32, 64)
-FRAMES = 400
+FRAMES = 1000
 FLOODS = (1, 2, 5, 10, 20, 50)
 PICO_HEAP_BUDGET = 190 * 1024  # bytes free on a stock RP2040 MicroPython build (issue 8)
 BUSY_ROAD = Path(__file__).resolve().parents[2] / "hil_tests" / "scenarios" / "busy-road-64.toml"
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "performance.md"
+CYCLES = 100  # short drives per latency case, confirm_frames alerts each
+LATENCY_CASES = (("1 target (in path)", 1), ("64 targets (1 in path, 63 beside)", 64))
+NEAR_MM = 8_000  # in-path range at a cycle's first radar frame: TTC 0.4 s at 20 m/s, far inside ttc_emergency_s
+EGO_MM_S = 20_000  # ego speed; the in-path target stands still, so it closes at 20 m/s
+T0_MS = 0  # frame time at a cycle's start: every cycle is a new drive
 
 
-def _targets(n: int, k: int) -> list[dict]:
-    """n targets, one in path closing at 20 m/s, the rest either side; ranges move frame by frame."""
-    out = [{"id": 1, "range": 150_000 - 1000 * (k % 100), "range_rate": -20_000, "lateral": 0}]
+def _targets(n: int, k: int, near_mm: int = 150_000) -> list[dict]:
+    """n targets, one in path closing at 20 m/s from near_mm (1 m nearer each radar frame k), the
+    rest in the lanes either side; ranges move frame by frame."""
+    out = [{"id": 1, "range": near_mm - 1000 * (k % 100), "range_rate": -20_000, "lateral": 0}]
     for i in range(1, n):
         out.append({"id": 100 + i, "range": 20_000 + 2500 * i, "range_rate": -300 * (i % 5),
                     "lateral": 3500 if i % 2 else -3500})
@@ -58,21 +77,26 @@ def processing(dev: Device, frames: int = FRAMES) -> list[dict]:
     rows = []
     for n in TARGET_COUNTS:
         dev.start_session()
-        dev.send("driver", t_ms=0, flags=11)
+        dev.send("driver", t_ms=0, flags=DRIVER_ATTENTIVE)
         procs, heaps = [], []
         for k in range(frames):
             if k % 2 == 0:
-                dev.send("driver", t_ms=50 * k, flags=11)  # driver frames at 10 Hz, like a run
+                dev.send("driver", t_ms=50 * k, flags=DRIVER_ATTENTIVE)  # driver frames at 10 Hz, like a run
             seq, _ = dev.send("radar", targets=_targets(n, k), t_ms=50 * k, ego_speed=20_000)
             status = dev.wait_for("status", 2.0, match=lambda m, s=seq: m["frame_seq"] == s)
             if status is None:
                 raise RuntimeError(f"no STATUS for a {n}-target frame")
             procs.append(status["proc_us"])
             heaps.append(status["heap_bytes"])
-        warm = heaps[10:]
+        # heap_bytes is measured on the session's first STATUS and every HEAP_SAMPLE_EVERY-th
+        # (tkfw.schema): the growth between two measurements after a warm-up, per frame between.
+        fresh = [k for k in range(0, frames, schema.HEAP_SAMPLE_EVERY) if k >= 10]
+        if len(fresh) < 2:
+            raise ValueError(f"need at least {10 + 2 * schema.HEAP_SAMPLE_EVERY} frames per size, got {frames}")
         live = dev.status()["heap_bytes"]  # after a gc.collect on the board: the live heap
         rows.append({"targets": n, "p50_us": float(np.percentile(procs, 50)), "p99_us": float(np.percentile(procs, 99)),
-                     "heap_bytes_per_frame": (warm[-1] - warm[0]) / (len(warm) - 1), "heap_peak": live})
+                     "heap_bytes_per_frame": (heaps[fresh[-1]] - heaps[fresh[0]]) / (fresh[-1] - fresh[0]),
+                     "heap_frames": fresh[-1] - fresh[0], "heap_peak": live})
     slope, intercept = np.polyfit([r["targets"] for r in rows], [r["p50_us"] for r in rows], 1)
     fit = np.polyval([slope, intercept], [r["targets"] for r in rows])
     for r, f in zip(rows, fit):
@@ -82,16 +106,85 @@ def processing(dev: Device, frames: int = FRAMES) -> list[dict]:
     return rows
 
 
-def latency(dev: Device) -> list[dict]:
-    out = []
-    for name, scn in (("su7-construction-zone (1 target)", scenarios.load("su7-construction-zone")),
-                      ("busy-road-64 (64 targets)", scenarios.parse(BUSY_ROAD.read_text(), BUSY_ROAD.name))):
-        run = run_scenario(dev, scn, Pace())
-        out.append({"case": name, "alert": run.latency_us, "floor": run.floor_us, "ratio": run.latency_vs_floor,
-                    "split_p50_us": {k: v["p50"] for k, v in run.latency_split_us.items()},
-                    "frame_to_status": run.frame_latency_us, "heap_peak": max(
-                        (r["heap_bytes"] for r in run.trace if r["heap_bytes"] is not None), default=None)})
-    return out
+def latency(dev: Device, cycles: int = CYCLES) -> list[dict]:
+    """Alert latency against the echo floor, one dict per LATENCY_CASES entry (module docstring)."""
+    return [_latency_case(dev, case, n, cycles) for case, n in LATENCY_CASES]
+
+
+def _latency_case(dev: Device, case: str, n_targets: int, cycles: int) -> dict:
+    """`cycles` short drives with n_targets per radar frame; every send a half radar period after
+    the one before, so the board is as idle before each frame as in a real drive.
+
+    A cycle: new session and one attentive driver frame, then confirm_n times a radar frame and,
+    half a period later, an ECHO of the same size; the next cycle starts half a period after the
+    last echo (well inside radar_stale_frames periods: no stale-radar FAULT in between)."""
+    settings = Settings()
+    confirm, period_ms = settings.confirm_n, settings.radar_period_ms
+    gap_ns = period_ms * 1_000_000 // 2
+    radar_bytes = len(codec.encode("radar", 0, targets=_targets(n_targets, 0, NEAR_MM)))
+    tail = bytes(max(0, radar_bytes - len(codec.encode("echo", 0))))  # padded as timing.echo_floor does
+    dev.start_session()
+    start_pings = timing.ping_burst(dev, PING_COUNT)
+    stamps = []  # (host write of the radar frame, its ALERT) of every alert
+    to_status, floor = [], []  # microseconds
+    due = time.perf_counter_ns()
+    for cycle in range(cycles):
+        due = _sleep_until(due + gap_ns)
+        dev.start_session()  # resets the firmware's drive: this cycle alerts again
+        dev.send("driver", t_ms=T0_MS, flags=DRIVER_ATTENTIVE)
+        sent = {}  # radar seq -> host write, this cycle
+        others = []  # everything else the board says this cycle, ALERTs among it
+        for k in range(confirm):
+            due = _sleep_until(due + gap_ns)
+            seq, t_ns = dev.send("radar", targets=_targets(n_targets, k, NEAR_MM), t_ms=T0_MS + period_ms * k,
+                                 ego_speed=EGO_MM_S)
+            sent[seq] = t_ns
+            # The firmware writes a frame's ALERT before its STATUS: waiting for the STATUS
+            # collects the ALERT on the way.
+            status = dev.wait_for("status", 2.0, match=lambda m, s=seq: m["frame_seq"] == s, sink=others.append)
+            if status is None:
+                raise LinkError(f"no STATUS for a {n_targets}-target radar frame from {dev.port} within 2 s")
+            to_status.append((status.t_ns - t_ns) / 1000)
+            due = _sleep_until(due + gap_ns)
+            seq, t_ns = dev.send("echo", tail=tail)
+            echo = dev.wait_for("echo", 2.0, match=lambda m, s=seq: m.seq == s, sink=others.append)
+            if echo is None:
+                raise LinkError(f"no ECHO back from {dev.port} within 2 s")
+            floor.append((echo.t_ns - t_ns) / 1000)
+        alerts = [m for m in others if m.name == "alert"]
+        caused = sorted(m["frame_seq"] for m in alerts if m["origin"] == schema.ORIGIN_FRAME)
+        if caused != sorted(sent):
+            # One ALERT per radar frame (NOTICE, then EMERGENCY once confirmed) or the figures
+            # are not what they claim to be.
+            got = ", ".join(f"level {m['level']} from seq {m['frame_seq']} origin {m['origin']}" for m in alerts)
+            raise RuntimeError(f"latency case {case!r}, cycle {cycle}: expected one ALERT for each of the "
+                               f"{confirm} radar frames (seq {sorted(sent)}), got {len(alerts)}: {got or 'none'}")
+        stamps += [(sent[m["frame_seq"]], m) for m in alerts]
+    fit = timing.ClockFit(start_pings, timing.ping_burst(dev, PING_COUNT_END))
+    parts = {"uplink": [], "device": [], "downlink": []}
+    for t_ns, msg in stamps:
+        up, on_device, down = timing.split(fit, t_ns, msg["rx_ticks_us"], msg["proc_us"], msg.t_ns)
+        parts["uplink"].append(up)
+        parts["device"].append(on_device)
+        parts["downlink"].append(down)
+    alert = timing.stats_us([(msg.t_ns - t_ns) / 1000 for t_ns, msg in stamps])
+    echo_floor = timing.stats_us(floor)
+    echo_floor["frame_bytes"] = len(codec.encode("echo", 0, tail=tail))
+    return {"case": case, "targets": n_targets, "cycles": cycles, "gap_ms": period_ms / 2,
+            "radar_period_ms": period_ms, "alert": alert, "floor": echo_floor,
+            "ratio": {q: round(alert[q] / echo_floor[q], 2) for q in ("p50", "p99")},
+            "split_p50_us": {k: timing.stats_us(v)["p50"] for k, v in parts.items()},
+            "frame_to_status": timing.stats_us(to_status), "clock": fit.describe()}
+
+
+def _sleep_until(due_ns: int) -> int:
+    """Sleep until perf_counter_ns() reaches due_ns; returns when that was. Running late (a reply
+    slower than the gap) moves the schedule on instead of sending the next frames back to back."""
+    left = due_ns - time.perf_counter_ns()
+    if left > 0:
+        time.sleep(left / 1e9)
+        return due_ns
+    return time.perf_counter_ns()
 
 
 def floods(dev: Device, seconds: float = 3.0) -> list[dict]:
@@ -153,14 +246,21 @@ def table(result: dict) -> str:
                          f"deviation {fit['max_deviation_pct']:.0f} % | |")
             continue
         lines.append(f"| {r['targets']} | {r['p50_us']:.0f} us | {r['p99_us']:.0f} us | {r['linear_fit_us']:.0f} us | "
-                     f"{r['heap_bytes_per_frame']:.1f} B |")
-    lines += ["", "| case | alert latency p50 / p99 | floor (echo, same frame size) p50 / p99 | ratio p50 / p99 | "
-                  "split p50 (uplink / device / downlink) |", "|---|---|---|---|---|"]
+                     f"{r['heap_bytes_per_frame']:.1f} B (over {r.get('heap_frames', '?')} frames) |")
+    lines += ["", "| case | alert latency p50 / p99 (n alerts) | floor: echo of the same frame size, interleaved, "
+                  "p50 / p99 | ratio p50 / p99 | split p50 (uplink / device / downlink) |", "|---|---|---|---|---|"]
     for r in result["latency"]:
         a, f, q, sp = r["alert"], r["floor"], r["ratio"], r["split_p50_us"]
         lines.append(f"| {r['case']} | {a['p50']:.0f} / {a['p99']:.0f} us (n={a['n']}) | {f['p50']:.0f} / {f['p99']:.0f} us "
-                     f"({f['frame_bytes']} B) | {q['p50']} / {q['p99']} | {sp['uplink']:.0f} / {sp['device']:.0f} / "
-                     f"{sp['downlink']:.0f} us |")
+                     f"({f['frame_bytes']} B, n={f['n']}) | {q['p50']} / {q['p99']} | {sp['uplink']:.0f} / "
+                     f"{sp['device']:.0f} / {sp['downlink']:.0f} us |")
+    first = result["latency"][0]
+    lines += ["", f"Alert latency: host write of a radar frame to host read of the ALERT it caused, over "
+              f"{first['cycles']} cycles a case (a new session, an attentive driver, then radar frames "
+              f"{first['radar_period_ms']} ms apart with a target {NEAR_MM / 1000:g} m ahead closing at "
+              f"{EGO_MM_S / 1000:g} m/s: NOTICE, then EMERGENCY once confirmed). Floor: an ECHO of the same "
+              f"frame size sent {first['gap_ms']:g} ms after each radar frame in the same cycles, so both see "
+              f"the same cadence and an idle board."]
     lines += ["", "| radar rate (64 targets) | frames sent | dropped | frame to STATUS p50 / p99 | accounted |",
               "|---|---|---|---|---|"]
     for r in result["floods"]:
