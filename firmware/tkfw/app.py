@@ -19,9 +19,9 @@ one thing frame time cannot: frames that stop coming (check_inputs: the FAULT ca
 
 Overload, without unbounded queues or blocking (issue 6):
 - flood: a radar frame measured less than half a nominal cycle after the last one processed (its
-  t_ms: a radar flooding at 10x stamps its frames 5 ms apart), while more input is already
-  waiting, is dropped and counted (STATUS dropped); the newest wins. Faster-than-real-time and
-  lockstep runs keep nominal timestamps, so they never drop;
+  t_ms: a radar flooding at 10x stamps its frames 5 ms apart), while the next frame already
+  waiting is a radar frame too, is dropped and counted (STATUS dropped); the newest wins.
+  Faster-than-real-time and lockstep runs keep nominal timestamps, so they never drop;
 - a reply the host is not reading is dropped and counted (STATUS tx_dropped); an ALERT that could
   not be written is written again, with the state then in force, at the next chance.
 """
@@ -33,7 +33,7 @@ from tkfw.compat import collect, const, mem_alloc, ticks_diff
 from tkfw.dm import DriverMonitor
 from tkfw.settings import SPEC, Settings
 from tkfw.ttc import Threat
-from tkfw.wire import Decoder, Encoder
+from tkfw.wire import LOOKAHEAD, Decoder, Encoder
 
 _POLL_US = const(5000)  # longest wait for input before the loop services outputs again
 _HDR = const(4)
@@ -185,7 +185,7 @@ class Firmware:
         words = dec.words
         t_ms = words[_W_RADAR_T]
         if (self.radar_armed and ticks_diff(t_ms, self.radar_t_ms) < settings.radar_period_ms // 2
-                and self.io.pending() > 0):
+                and self._radar_frame_next()):
             dec.dropped += 1  # flood: measured closer than half a cycle and a newer one waits: it wins
             dec.consume()
             return
@@ -213,6 +213,23 @@ class Firmware:
         self.last_proc_us = ticks_diff(self.ticks_us(), rx_ticks)
         self._send_status(seq, rx_ticks)
         dec.consume()
+
+    def _radar_frame_next(self):
+        """Is the input waiting behind this frame a radar frame? Reads the next frame's first
+        bytes in behind it (wire LOOKAHEAD: the decoder keeps them); False when there is no input
+        or they are not all here yet. A ping or a driver frame waiting is not a newer radar frame:
+        dropping for any waiting byte (as before) lost a run's last radar frame to the ping that
+        followed it."""
+        dec = self.dec
+        io = self.io
+        want = dec.frame_len + LOOKAHEAD - dec.fill
+        while want > 0 and io.pending() > 0:
+            got = io.read_into(dec.buf, dec.fill, want, 0)
+            if got <= 0:
+                break
+            dec.fill += got
+            want -= got
+        return dec.next_type() == schema.T_RADAR
 
     def _decide(self, seq, t_ms, rx_ticks, origin=schema.ORIGIN_FRAME):
         """Driver-monitor requests join the collision one; the arbiter picks what is shown."""

@@ -22,13 +22,15 @@ _SYNC = const(0xA5)
 _HCHK_KEY = const(0x5A)
 _HDR = const(4)
 _MIN_PAYLOAD = const(4)
+LOOKAHEAD = const(6)  # bytes of the next frame that tell its type: header, version, type
 
 
 class Decoder:
     """Finds, checks and accounts for host frames in the byte stream."""
 
     def __init__(self):
-        self.buf, self.words = aligned = aliased_buffer(schema.MAX_FRAME)
+        # Room for the largest frame and the first bytes of the next (next_type), in whole words.
+        self.buf, self.words = aligned = aliased_buffer(schema.MAX_FRAME + (LOOKAHEAD + 3) // 4 * 4)
         self._keep = aligned
         self.fill = 0  # bytes of the current candidate frame in buf
         self.frame_len = 0  # total length of the frame at offset 0 once one is ready
@@ -92,6 +94,19 @@ class Decoder:
                 self.consume()
                 continue
             return buf[5]
+
+    def next_type(self):
+        """Type of the frame after the one at offset 0, when its first LOOKAHEAD bytes were read
+        in behind it (the caller reads them at buf[fill:] and adds them to fill; consume() then
+        keeps them for the next frame) and its header checks; 0 otherwise. Its CRC is not known
+        yet: a hint (the flood rule's), never a verdict."""
+        at = self.frame_len
+        if self.fill - at < LOOKAHEAD:
+            return 0
+        buf = self.buf
+        if buf[at] != _SYNC or buf[at + 3] != (_HCHK_KEY ^ buf[at + 1] ^ buf[at + 2]):
+            return 0
+        return buf[at + 5]
 
     def _count_seq(self, seq):
         expect = self.expect_seq

@@ -1,0 +1,78 @@
+"""The flood rule (tkfw.app): a radar frame closer than half a cycle to the last one is dropped only
+when the frame waiting behind it is a radar frame too; the bytes read ahead to tell are kept."""
+
+from takeover import codec
+from tkfw.app import Firmware
+
+
+class ByteIO:
+    """tkfw.app's I/O over a byte string, read in chunks of at most `chunk` bytes."""
+
+    def __init__(self, data, chunk=4096):
+        self.data = data
+        self.pos = 0
+        self.chunk = chunk
+        self.out = []
+        self.now = 0
+
+    def ticks_us(self):
+        self.now += 10
+        return self.now
+
+    def read_into(self, buf, start, count, timeout_us):
+        n = min(count, self.chunk, len(self.data) - self.pos)
+        buf[start:start + n] = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return n
+
+    def write(self, buf, count):
+        self.out.append(codec.decode_payload(codec.FrameReader().feed(bytes(buf[:count]))[0]))
+        return True
+
+    def pending(self):
+        return len(self.data) - self.pos
+
+    def show(self, row):
+        pass
+
+    def hands_on(self):
+        return False
+
+
+def radar(seq, t_ms):
+    return codec.encode("radar", seq, targets=[{"id": 1, "range": 60_000, "range_rate": -5_000, "lateral": 0}],
+                        t_ms=t_ms, ego_speed=20_000)
+
+
+def serve(frames, chunk=4096):
+    """All the frames waiting at once, as when a flood has filled the transport's buffer."""
+    io = ByteIO(b"".join(frames), chunk)
+    fw = Firmware(io, "test")
+    while io.pos < len(io.data) or fw.dec.fill:
+        before = (io.pos, fw.dec.fill)
+        fw.poll(0)
+        if (io.pos, fw.dec.fill) == before:
+            break
+    return fw, io.out
+
+
+def test_a_flooded_radar_frame_is_dropped_when_a_newer_radar_frame_waits_behind_it():
+    for chunk in (4096, 1, 3):  # whole, byte by byte, and reads that split the look-ahead
+        fw, out = serve([codec.encode("info_req", 0), radar(1, 0), radar(2, 5), radar(3, 10),
+                         codec.encode("status_req", 4)], chunk)
+        statuses = [m["frame_seq"] for m in out if m.name == "status"]
+        # seq 2 came 5 ms after seq 1 with seq 3 already waiting: dropped; seq 3 is the newest
+        assert statuses == [1, 3, 4], (chunk, statuses)
+        assert (fw.dec.dropped, fw.dec.rejected, fw.dec.processed) == (1, 0, 4)
+
+
+def test_a_ping_or_a_driver_frame_waiting_does_not_drop_the_newest_radar_frame():
+    for chunk in (4096, 1, 5):
+        fw, out = serve([codec.encode("info_req", 0), radar(1, 0), radar(2, 5), codec.encode("ping", 3, token=7),
+                         codec.encode("driver", 4, t_ms=5, flags=11), radar(5, 10), codec.encode("ping", 6, token=8)],
+                        chunk)
+        statuses = [m["frame_seq"] for m in out if m.name == "status"]
+        assert statuses == [1, 2, 5], (chunk, statuses)
+        # the bytes read ahead behind seq 2 and seq 5 were the pings': both answered, nothing lost
+        assert [m["token"] for m in out if m.name == "pong"] == [7, 8]
+        assert (fw.dec.dropped, fw.dec.rejected, fw.dec.bad_crc, fw.dec.skipped_bytes) == (0, 0, 0, 0)
