@@ -1,8 +1,12 @@
 """`takeover bench` parts on the board, short: they measure what they say (issue 8)."""
 
+import os
+
+import pytest
 from tkfw.settings import Settings
 
 from takeover import bench, codec
+from takeover.simboard import pin_threads
 
 
 def test_processing_grows_with_the_targets_and_allocates_nothing_per_frame(device):
@@ -52,3 +56,20 @@ def test_the_table_names_every_figure_with_its_floor():
     assert "900 / 1000 us (n=10)" in text and "150 / 200 us (40 B, n=10)" in text and "6.0 / 5.0" in text
     assert "over 5 cycles" in text and "sent 25 ms after each radar frame" in text
     assert "Highest rate with nothing dropped: 20 Hz" in text and "margin" in text
+
+
+def test_the_bench_gives_the_sim_board_a_cpu_of_its_own_and_the_host_the_rest(device):
+    if not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("needs 2 or more CPUs and an OS with CPU affinity (Linux)")
+    before = os.sched_getaffinity(0)
+    board_pid = device.sim._proc.pid
+    try:
+        said = bench.pin_board_and_host(device)
+        board = {frozenset(os.sched_getaffinity(int(tid))) for tid in os.listdir(f"/proc/{board_pid}/task")}
+        assert board == {frozenset({max(before)})}, board  # every thread: the VM and its pty workers
+        assert os.sched_getaffinity(0) == before - {max(before)}
+        assert said == f"sim board pinned to CPU {max(before)}, host to CPU {','.join(map(str, sorted(before - {max(before)})))}"
+        assert device.start_session().board == "sim"  # still answers
+    finally:
+        pin_threads(os.getpid(), before)
+        device.sim.pin(before)

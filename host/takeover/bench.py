@@ -31,6 +31,7 @@ What it measures, each next to the floor or budget it is judged against:
 from __future__ import annotations
 
 import json
+import os
 import platform
 import re
 import statistics
@@ -49,6 +50,7 @@ from takeover.device import Device
 from takeover.errors import LinkError
 from takeover.faults import Faults
 from takeover.runner import DRIVER_ATTENTIVE, PING_COUNT, PING_COUNT_END, Pace, run_scenario
+from takeover.simboard import pin_threads
 
 TARGET_COUNTS = (1, 8, 16, 32, 64)
 FRAMES = 1000
@@ -200,15 +202,40 @@ def floods(dev: Device, seconds: float = 3.0) -> list[dict]:
     return rows
 
 
-def run_bench(port: str = "sim", board: str = "sim") -> dict:
+def pin_board_and_host(dev: Device) -> str:
+    """On the simulated board with two or more CPUs: the board's threads on the last CPU, this
+    process on the others, as on a real bench where the board computes on a chip of its own.
+    Unpinned on a 2-core machine, the VM going on with a frame's bookkeeping after its ALERT
+    competes with the host reading that ALERT (measured: 64-target downlink p50 ~540 us unpinned,
+    ~200 us pinned; docs/performance.md). Returns what was done, for the report."""
+    if dev.sim is None:
+        return "not pinned (a real board computes on its own chip)"
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if len(cpus) < 2:
+        return "not pinned (fewer than 2 CPUs, or an OS without CPU affinity)"
+    board_cpu, host_cpus = cpus[-1], set(cpus[:-1])
+    if not (dev.sim.pin({board_cpu}) and pin_threads(os.getpid(), host_cpus)):
+        return "not pinned (the OS refused)"
+    return f"sim board pinned to CPU {board_cpu}, host to CPU {','.join(map(str, sorted(host_cpus)))}"
+
+
+def run_bench(port: str = "sim", board: str = "sim", pin: bool = True) -> dict:
     started = time.time()
-    with Device(port, board=board) as dev:
-        hello = dev.start_session()
-        boot_heap = dev.status()["heap_bytes"]  # firmware loaded, objects made, one session started
-        result = {"heap_after_boot_bytes": boot_heap, "port": port, "board": hello.board, "firmware": hello.fw_version,
-                  "machine": f"{platform.node()}: {platform.machine()}, {_cores()} cores, Python {platform.python_version()}",
-                  "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                  "processing": processing(dev), "latency": latency(dev), "floods": floods(dev)}
+    affinity = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    try:
+        with Device(port, board=board) as dev:
+            pinning = pin_board_and_host(dev) if pin else "not pinned (--no-pin)"
+            hello = dev.start_session()
+            boot_heap = dev.status()["heap_bytes"]  # firmware loaded, objects made, one session started
+            result = {"heap_after_boot_bytes": boot_heap, "port": port, "board": hello.board,
+                      "firmware": hello.fw_version, "pinning": pinning,
+                      "machine": f"{platform.node()}: {platform.machine()}, {os.cpu_count() or 1} cores, "
+                                 f"Python {platform.python_version()}",
+                      "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                      "processing": processing(dev), "latency": latency(dev), "floods": floods(dev)}
+    finally:
+        if affinity is not None:
+            pin_threads(os.getpid(), affinity)  # this process as it was (a test session goes on)
     result["firmware_heap_bytes"] = _firmware_heap()
     peaks = [r["heap_peak"] for r in result["processing"] if "heap_peak" in r]
     result["heap_peak_bytes"] = max(peaks)
@@ -229,15 +256,9 @@ def _firmware_heap() -> int | None:
     return json.loads(out.strip().splitlines()[-1])["firmware_heap_bytes"]
 
 
-def _cores() -> int:
-    import os
-
-    return os.cpu_count() or 1
-
-
 def table(result: dict) -> str:
     lines = [f"Board {result['board']} on {result['port']}, firmware {result['firmware']}; host {result['machine']}; "
-             f"{result['date']}.", "",
+             f"{result.get('pinning', 'not pinned')}; {result['date']}.", "",
              "| targets per frame | processing p50 | p99 | linear fit | heap per frame |", "|---|---|---|---|---|"]
     for r in result["processing"]:
         if "fit" in r:
@@ -317,9 +338,9 @@ def update_docs(result: dict, command: str, path: Path = DOCS) -> None:
     path.write_text(new)
 
 
-def main(port: str, board: str, out: Path, docs: bool, command: str) -> int:
+def main(port: str, board: str, out: Path, docs: bool, command: str, pin: bool = True) -> int:
     out.mkdir(parents=True, exist_ok=True)
-    result = run_bench(port, board)
+    result = run_bench(port, board, pin)
     (out / "bench.json").write_text(json.dumps(result, indent=2) + "\n")
     plot(result, out / "bench.png")
     print(table(result))

@@ -81,6 +81,9 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--board", default="sim", help="as for `run`")
     bench.add_argument("--out", default="bench", metavar="DIR", help="folder for bench.json and bench.png (default ./bench)")
     bench.add_argument("--docs", action="store_true", help="also rewrite the table and plot in docs/performance.md")
+    bench.add_argument("--no-pin", action="store_true",
+                       help="leave the sim board and the host on any CPU (default: each on CPUs of its own, "
+                            "like a board with its own chip; docs/performance.md)")
 
     config = sub.add_parser("config", help="show the board's settings, or change some (NAME=VALUE, physical units)")
     config.add_argument("changes", nargs="*", metavar="NAME=VALUE", help="e.g. ttc_warning_s=4.5")
@@ -139,8 +142,8 @@ def main(argv: list[str] | None = None) -> int:
             from takeover import bench
 
             command = "takeover bench" + (f" --port {args.port}" if args.port != "sim" else "") + \
-                (" --docs" if args.docs else "")
-            return bench.main(args.port, args.board, Path(args.out), args.docs, command)
+                (" --no-pin" if args.no_pin else "") + (" --docs" if args.docs else "")
+            return bench.main(args.port, args.board, Path(args.out), args.docs, command, pin=not args.no_pin)
         if args.command == "sim":
             return _cmd_sim(args)
         if args.command == "demo":

@@ -130,6 +130,13 @@ class SimBoard:
     def alive(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
+    def pin(self, cpus: set[int]) -> bool:
+        """Run every thread of the board (the VM and its pty workers) on `cpus` only, as a real
+        board has a CPU of its own. False where the OS cannot (only Linux has sched_setaffinity)."""
+        if self._proc is None:
+            return False
+        return pin_threads(self._proc.pid, cpus)
+
     def stop(self) -> None:
         proc, self._proc = self._proc, None
         if proc is not None and proc.poll() is None:
@@ -166,6 +173,19 @@ class SimBoard:
                 return found
             time.sleep(0.01)
         return self.events_of(kind)
+
+
+def pin_threads(pid: int, cpus: set[int]) -> bool:
+    """Every thread of process `pid` onto `cpus` (threads started later inherit it from their
+    creator). False where the OS cannot pin (only Linux has sched_setaffinity) or the process is gone."""
+    if not hasattr(os, "sched_setaffinity"):
+        return False
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            os.sched_setaffinity(int(tid), cpus)
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def _install(firmware: Path, flash: Path) -> None:
