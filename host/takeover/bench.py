@@ -322,10 +322,13 @@ def plot(result: dict, path: Path) -> None:
     ix = np.arange(len(cases))
     b.bar(ix - 0.2, [c["floor"]["p50"] for c in cases], 0.4, label="floor: echo p50", color="#999")
     b.bar(ix + 0.2, [c["alert"]["p50"] for c in cases], 0.4, label="alert latency p50", color="#c33")
+    b.hlines([1.5 * c["floor"]["p50"] for c in cases], ix - 0.45, ix + 0.45, colors="k", linestyles="--",
+             label="target: 1.5 x floor")
+    b.set_ylim(0, 1.35 * max(max(c["alert"]["p50"], 1.5 * c["floor"]["p50"]) for c in cases))
     b.set_xticks(ix, [c["case"] for c in cases], fontsize=8)
     b.set_ylabel("us")
     b.set_title("alert latency against the transport floor")
-    b.legend()
+    b.legend(loc="upper left", fontsize=8)
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
