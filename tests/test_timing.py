@@ -1,5 +1,8 @@
 """Clock fitting and the latency split (takeover.timing) against a synthetic device clock."""
 
+import time
+from types import SimpleNamespace
+
 import pytest
 
 from takeover import timing
@@ -66,3 +69,27 @@ def test_stats_of_nothing_are_none_and_of_something_are_percentiles():
     assert timing.stats_us([]) == {"p50": None, "p99": None, "max": None, "n": 0}
     got = timing.stats_us(list(range(1, 101)))
     assert got["p50"] == 50.5 and got["max"] == 100 and got["n"] == 100
+
+
+class _EchoDevice:
+    """Answers every ECHO at once and notes when each was sent."""
+
+    port = "fake"
+
+    def __init__(self):
+        self.sent_at = []
+
+    def send(self, msg_type, tail=b""):
+        self.sent_at.append(time.perf_counter())
+        return len(self.sent_at), time.perf_counter_ns()
+
+    def wait_for(self, name, timeout, match=None, sink=None):
+        return SimpleNamespace(seq=len(self.sent_at), t_ns=time.perf_counter_ns())
+
+
+def test_echoes_for_the_floor_go_out_one_gap_apart_send_to_send():
+    dev = _EchoDevice()
+    floor = timing.echo_floor(dev, 40, count=6, gap_s=0.02)
+    gaps = [b - a for a, b in zip(dev.sent_at, dev.sent_at[1:])]
+    assert len(gaps) == 5 and all(0.019 <= g < 0.04 for g in gaps), gaps
+    assert (floor["n"], floor["gap_ms"], floor["frame_bytes"]) == (6, 20.0, 40)

@@ -439,7 +439,8 @@ def _print_run(run: Run, quiet: bool) -> None:
     ratio = run.latency_vs_floor or {}
     versus = (f"; alert latency = {ratio['p50']}x floor at p50, {ratio['p99']}x at p99"
               if ratio.get("p50") else "")
-    print(f"   floor (echo of a {floor.get('frame_bytes', '?')}-byte frame on the same link): p50 "
+    every = f", one every {floor['gap_ms']:g} ms" if floor.get("gap_ms") else ""
+    print(f"   floor (echo of a {floor.get('frame_bytes', '?')}-byte frame on the same link{every}): p50 "
           f"{_fmt(floor['p50'], ' us', digits=0)}, p99 {_fmt(floor['p99'], ' us', digits=0)} "
           f"(n={floor['n']}){versus}")
     for w in run.warnings:
