@@ -15,6 +15,7 @@ from array import array
 import pytest
 
 import tkfw.app
+from fake_io import ByteIO
 from takeover import codec
 from tkfw import alerts, schema, ttc
 from tkfw.app import Firmware
@@ -136,48 +137,14 @@ def test_decide_leaves_the_tracks_alone_and_assess_is_decide_then_track():
                                                                      halves.accel_mm_s2)
 
 
-class RecordingIO:
-    """tkfw.app's I/O over a byte string; every write decoded, with the threat's frame count then."""
-
-    def __init__(self, data):
-        self.data = data
-        self.pos = 0
-        self.now = 1000
-        self.fw = None
-        self.sent = []  # (message, threat generation when written)
-
-    def ticks_us(self):
-        self.now += 7
-        return self.now
-
-    def read_into(self, buf, start, count, timeout_us):
-        n = min(count, len(self.data) - self.pos)
-        buf[start:start + n] = self.data[self.pos:self.pos + n]
-        self.pos += n
-        return n
-
-    def write(self, buf, count):
-        (payload,) = codec.FrameReader().feed(bytes(buf[:count]))
-        self.sent.append((codec.decode_payload(payload), self.fw.threat._gen))
-        return True
-
-    def pending(self):
-        return len(self.data) - self.pos
-
-    def show(self, row):
-        pass
-
-    def hands_on(self):
-        return False
-
-
 def run_frames(frames):
-    io = RecordingIO(b"".join(frames))
+    """The frames through a Firmware; every reply written, with the threat's frame count then."""
+    sent = []
+    io = ByteIO(b"".join(frames), on_write=lambda msg: sent.append((msg, fw.threat._gen)))
     fw = Firmware(io, "test")
-    io.fw = fw
     while io.pos < len(io.data):
         fw.poll(0)
-    return fw, io.sent
+    return fw, sent
 
 
 def car_ahead(seq, k):

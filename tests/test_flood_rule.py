@@ -1,42 +1,9 @@
 """The flood rule (tkfw.app): a radar frame closer than half a cycle to the last one is dropped only
 when the frame waiting behind it is a radar frame too; the bytes read ahead to tell are kept."""
 
+from fake_io import ByteIO
 from takeover import codec
 from tkfw.app import Firmware
-
-
-class ByteIO:
-    """tkfw.app's I/O over a byte string, read in chunks of at most `chunk` bytes."""
-
-    def __init__(self, data, chunk=4096):
-        self.data = data
-        self.pos = 0
-        self.chunk = chunk
-        self.out = []
-        self.now = 0
-
-    def ticks_us(self):
-        self.now += 10
-        return self.now
-
-    def read_into(self, buf, start, count, timeout_us):
-        n = min(count, self.chunk, len(self.data) - self.pos)
-        buf[start:start + n] = self.data[self.pos:self.pos + n]
-        self.pos += n
-        return n
-
-    def write(self, buf, count):
-        self.out.append(codec.decode_payload(codec.FrameReader().feed(bytes(buf[:count]))[0]))
-        return True
-
-    def pending(self):
-        return len(self.data) - self.pos
-
-    def show(self, row):
-        pass
-
-    def hands_on(self):
-        return False
 
 
 def radar(seq, t_ms):

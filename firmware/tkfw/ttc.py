@@ -149,6 +149,17 @@ def level_with_decel(ttc_level, a_now_mm_s2, a_driver_mm_s2, settings):
     return level
 
 
+def _accel_after(accel, closing, prev_closing, dt_ms):
+    """A track's relative acceleration (mm/s^2, closing positive), low-passed, after a frame
+    dt_ms (0 < dt_ms <= _DT_MAX_MS) after the one that measured prev_closing."""
+    raw = (closing - prev_closing) * 1000 // dt_ms  # |diff| <= 2e5: 2e8
+    if raw > _A_MAX_MM_S2:
+        raw = _A_MAX_MM_S2
+    elif raw < -_A_MAX_MM_S2:
+        raw = -_A_MAX_MM_S2
+    return accel + (raw - accel) // 4  # low pass, ~4 frames: 0.12 m/s noise / 50 ms is 2.4 m/s^2
+
+
 def _clamp_closing(closing):
     """A closing speed (mm/s) within +-_V_MAX_MM_S."""
     if closing > _V_MAX_MM_S:
@@ -345,8 +356,8 @@ class Threat:
                 slot = (slot + 1) & _SLOT_MASK
             stamp[slot] = gen
             ids[slot] = tid
-            # Its history: the previous frame's slot, if it was there (tkfw.ttc _recall, inlined:
-            # a call per target costs more than the lookup).
+            # Its history: the previous frame's slot, if it was there (_recall's lookup, inlined:
+            # a method call per target costs more than the lookup).
             accel = 0
             hits = 0
             p = tid & _SLOT_MASK
@@ -354,13 +365,7 @@ class Threat:
                 if p_ids[p] == tid:
                     dt = ticks_diff(t_ms, prev.t_ms[p])
                     if 0 < dt <= _DT_MAX_MS:
-                        raw = (closing - prev.closing[p]) * 1000 // dt
-                        if raw > _A_MAX_MM_S2:
-                            raw = _A_MAX_MM_S2
-                        elif raw < -_A_MAX_MM_S2:
-                            raw = -_A_MAX_MM_S2
-                        accel = prev.accel[p]
-                        accel += (raw - accel) // 4
+                        accel = _accel_after(prev.accel[p], closing, prev.closing[p], dt)
                         hits = prev.hits[p]
                     break
                 p = (p + 1) & _SLOT_MASK
@@ -390,13 +395,7 @@ class Threat:
         if p >= 0:
             dt = ticks_diff(t_ms, tracks.t_ms[p])  # wrap-safe; backwards time is <= 0
             if 0 < dt <= _DT_MAX_MS:
-                raw = (closing - tracks.closing[p]) * 1000 // dt  # |diff| <= 2e5: 2e8
-                if raw > _A_MAX_MM_S2:
-                    raw = _A_MAX_MM_S2
-                elif raw < -_A_MAX_MM_S2:
-                    raw = -_A_MAX_MM_S2
-                accel = tracks.accel[p]
-                accel += (raw - accel) // 4  # low pass, ~4 frames: 0.12 m/s noise / 50 ms is 2.4 m/s^2
+                accel = _accel_after(tracks.accel[p], closing, tracks.closing[p], dt)
                 hits = tracks.hits[p]
         self._accel = accel
         self._hits = hits
