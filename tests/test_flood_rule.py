@@ -43,3 +43,14 @@ def test_a_ping_or_a_driver_frame_waiting_does_not_drop_the_newest_radar_frame()
         # the bytes read ahead behind seq 2 and seq 5 were the pings': both answered, nothing lost
         assert [m["token"] for m in out if m.name == "pong"] == [7, 8]
         assert (fw.dec.dropped, fw.dec.rejected, fw.dec.bad_crc, fw.dec.skipped_bytes) == (0, 0, 0, 0)
+
+
+def test_one_far_future_stamp_does_not_make_the_frames_after_it_look_like_a_flood():
+    far = 10_000_000  # ms: a radar clock glitch, about 2.8 hours ahead
+    for chunk in (4096, 1):
+        fw, out = serve([codec.encode("info_req", 0), radar(1, 0), radar(2, far), radar(3, 50), radar(4, 100),
+                         radar(5, 150), codec.encode("status_req", 6)], chunk)
+        statuses = [m["frame_seq"] for m in out if m.name == "status"]
+        # seq 3 is stamped before seq 2: time went back, not a flood; it resets the reference
+        assert statuses == [1, 2, 3, 4, 5, 6], (chunk, statuses)
+        assert fw.dec.dropped == 0

@@ -19,8 +19,9 @@ one thing frame time cannot: frames that stop coming (check_inputs: the FAULT ca
 
 Overload, without unbounded queues or blocking (issue 6):
 - flood: a radar frame measured less than half a nominal cycle after the last one processed (its
-  t_ms: a radar flooding at 10x stamps its frames 5 ms apart), while the next frame already
-  waiting is a radar frame too, is dropped and counted (STATUS dropped); the newest wins.
+  t_ms: a radar flooding at 10x stamps its frames 5 ms apart; not before it), while the next
+  frame already waiting is a radar frame too, is dropped and counted (STATUS dropped); the
+  newest wins.
   Faster-than-real-time and lockstep runs keep nominal timestamps, so they never drop;
 - a reply the host is not reading is dropped and counted (STATUS tx_dropped); an ALERT that could
   not be written is written again, with the state then in force, at the next chance.
@@ -184,7 +185,10 @@ class Firmware:
         settings = self.settings
         words = dec.words
         t_ms = words[_W_RADAR_T]
-        if (self.radar_armed and ticks_diff(t_ms, self.radar_t_ms) < settings.radar_period_ms // 2
+        # A frame stamped before the last one processed is not a flood: the radar's clock went
+        # back, or that last stamp was wrong. Taking it resets the reference, so one far-future
+        # stamp cannot make every later frame look too close.
+        if (self.radar_armed and 0 <= ticks_diff(t_ms, self.radar_t_ms) < settings.radar_period_ms // 2
                 and self._radar_frame_next()):
             dec.dropped += 1  # flood: measured closer than half a cycle and a newer one waits: it wins
             dec.consume()
