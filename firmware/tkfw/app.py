@@ -21,8 +21,7 @@ Overload, without unbounded queues or blocking (issue 6):
 - flood: a radar frame measured less than half a nominal cycle after the last one processed (its
   t_ms: a radar flooding at 10x stamps its frames 5 ms apart; not before it), while the next
   frame already waiting is a radar frame too, is dropped and counted (STATUS dropped); the
-  newest wins.
-  Faster-than-real-time and lockstep runs keep nominal timestamps, so they never drop;
+  newest wins. Faster-than-real-time and lockstep runs keep nominal timestamps: they never drop;
 - a reply the host is not reading is dropped and counted (STATUS tx_dropped); an ALERT that could
   not be written is written again, with the state then in force, at the next chance.
 """
@@ -271,7 +270,7 @@ class Firmware:
         enc = self.enc
         arbiter = self.arbiter
         # Fields in schema order (T_ALERT); tests/test_alert_path.py decodes every one.
-        pack_into(self._alert_fmt, enc.buf, 4, schema.VERSION, schema.T_ALERT, enc.next_seq(),
+        pack_into(self._alert_fmt, enc.buf, _HDR, schema.VERSION, schema.T_ALERT, enc.next_seq(),
                   seq, arbiter.level, arbiter.cause, ttc_ms, ticks_diff(self.ticks_us(), rx_ticks), t_ms,
                   alerts.outputs_of(arbiter.row), origin, 0, rx_ticks)
         self.alert_pending = not self._write(enc.finish(self._alert_len))
@@ -285,7 +284,7 @@ class Firmware:
             due = schema.HEAP_SAMPLE_EVERY - 1
         self._heap_due = due
         # Fields in schema order (T_STATUS); tests/test_alert_path.py decodes every one.
-        pack_into(self._status_fmt, enc.buf, 4, schema.VERSION, schema.T_STATUS, enc.next_seq(),
+        pack_into(self._status_fmt, enc.buf, _HDR, schema.VERSION, schema.T_STATUS, enc.next_seq(),
                   seq, self.arbiter.level, self.arbiter.cause, self.last_proc_us, dec.processed,
                   dec.dropped, dec.rejected, dec.bad_crc, dec.skipped_bytes, self.threat.ttc_ms, rx_ticks,
                   self.dm.status, self.dm.terminal, 0, self.tx_dropped, self.faults, dec.bad_version,
