@@ -23,6 +23,7 @@ import micropython
 from time import ticks_diff, ticks_ms, ticks_us
 
 from tkfw import maintenance
+from tkfw.wire import LOOKAHEAD
 
 _HDR = 4
 _BEAT_MS = 500  # status LED half period: 1 Hz blink while the loop runs
@@ -78,12 +79,14 @@ class IO:
         if buf is not self._rx:  # views made once per buffer: slicing allocates on MicroPython
             self._rx = buf
             whole = memoryview(buf)
-            self._rx_views = (whole, whole[_HDR:])
-        if start == 0 or start == _HDR:
-            # The decoder asks for the header, then exactly the rest of the frame; USB delivers a
+            self._rx_views = (whole, whole[_HDR:], whole[LOOKAHEAD:])
+        if start == 0 or start == _HDR or start == LOOKAHEAD:
+            # The decoder asks for the header, then exactly the rest of the frame (from LOOKAHEAD
+            # when the flood rule read the frame's first bytes ahead: tkfw.app); USB delivers a
             # frame within a millisecond or so once its first byte is here.
             # (_rx_views is set together with _rx, above: never None here.)
-            view = self._rx_views[0 if start == 0 else 1]  # pyright: ignore[reportOptionalSubscript]
+            which = 0 if start == 0 else 1 if start == _HDR else 2
+            view = self._rx_views[which]  # pyright: ignore[reportOptionalSubscript]
             got = self._in.readinto(view, count) or 0  # pyright: ignore[reportAttributeAccessIssue]
             if start == 0 and got == _HDR and buf[2] == 0xFF:  # LEN >= 65280: never a frame
                 self._maintenance(buf)
