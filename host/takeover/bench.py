@@ -11,7 +11,8 @@ What it measures, each next to the floor or budget it is judged against:
   in the targets if the per-target cost is flat;
 - heap allocated per frame in steady state: STATUS `heap_bytes` (gc.mem_alloc, measured on every
   HEAP_SAMPLE_EVERY-th STATUS: tkfw.schema), its growth from the first measurement after a
-  10-frame warm-up to the last, per frame in between (984 of the FRAMES frames of each size);
+  10-frame warm-up to the last, per frame in between (1008 of the FRAMES frames of each size:
+  issue 8 asks for 1000 or more);
 - alert latency through the transport (host write of the causing radar frame to host read of its
   ALERT) p50/p99 in real time over CYCLES short drives per case, 1 and 64 targets: each a new
   session, an attentive driver and confirm_frames radar frames a radar period apart with a target
@@ -53,7 +54,7 @@ from takeover.runner import DRIVER_ATTENTIVE, PING_COUNT, PING_COUNT_END, Pace, 
 from takeover.simboard import pin_threads
 
 TARGET_COUNTS = (1, 8, 16, 32, 64)
-FRAMES = 1000
+FRAMES = 1040  # heap measured from frame 16 to frame 1024: over 1008 frames
 FLOODS = (1, 2, 5, 10, 20, 50)
 PICO_HEAP_BUDGET = 190 * 1024  # bytes free on a stock RP2040 MicroPython build (issue 8)
 BUSY_ROAD = Path(__file__).resolve().parents[2] / "hil_tests" / "scenarios" / "busy-road-64.toml"
