@@ -222,7 +222,9 @@ class Firmware:
         bytes in behind it (wire LOOKAHEAD: the decoder keeps them); False when there is no input
         or they are not all here yet. A ping or a driver frame waiting is not a newer radar frame:
         dropping for any waiting byte (as before) lost a run's last radar frame to the ping that
-        followed it."""
+        followed it. Limit: the I/O backends look for the maintenance request only at a frame's
+        start, so one read ahead here would be taken for garbage; takeover flash sends it after a
+        HELLO probe, never behind a radar flood."""
         dec = self.dec
         io = self.io
         want = dec.frame_len + LOOKAHEAD - dec.fill
