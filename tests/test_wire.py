@@ -376,3 +376,18 @@ def test_a_crc_valid_frame_of_type_0_is_rejected_and_does_not_wedge_the_link():
     got = feed(dec, codec.frame(payload) + codec.encode("ping", 6, token=9))
     assert got == [(schema.T_PING, 6)]
     assert dec.bad_type == 1 and dec.rejected == 1 and dec.processed == 1
+
+
+def test_a_replayed_older_frame_is_handled_but_leaves_the_seq_series_alone():
+    ping = lambda seq: codec.encode("ping", seq, token=seq)  # noqa: E731
+    dec = wire.Decoder()
+    # 1 2 3, then 2 again (a replay), then 4: nothing was lost
+    assert [seq for _, seq in feed(dec, b"".join(ping(s) for s in (1, 2, 3, 2, 4)))] == [1, 2, 3, 2, 4]
+    assert (dec.lost, dec.rejected, dec.processed) == (0, 0, 5)
+    # then 1 again and 6: exactly one frame (5) never came
+    feed(dec, ping(1) + ping(6))
+    assert (dec.lost, dec.rejected, dec.processed) == (1, 1, 7)
+    # across the 16-bit wrap too
+    dec = wire.Decoder()
+    feed(dec, b"".join(ping(s) for s in (0xFFFE, 0xFFFF, 0xFFFE, 0, 1)))
+    assert (dec.lost, dec.processed) == (0, 5)

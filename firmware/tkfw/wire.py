@@ -109,12 +109,17 @@ class Decoder:
         return buf[at + 5]
 
     def _count_seq(self, seq):
+        """Frames missing from the host's seq series count as lost (corrupt, truncated, never
+        sent). A frame older than the one expected (a replay, a chunk the link delivered twice)
+        leaves the expectation where it is: moving it back made every frame since then count as
+        lost a second time. A host restarts its series with INFO_REQ (reset_counters)."""
         expect = self.expect_seq
         if expect >= 0:
             gap = (seq - expect) & 0xFFFF
-            if gap < 0x8000:  # frames that never arrived intact (corrupt, truncated, lost)
-                self.lost += gap
-                self.rejected += gap
+            if gap >= 0x8000:
+                return  # older than expected: the series stands
+            self.lost += gap
+            self.rejected += gap
         self.expect_seq = (seq + 1) & 0xFFFF
 
     def reject(self, reason_attr):
