@@ -207,3 +207,16 @@ def test_heap_bytes_is_measured_on_the_first_status_and_every_sample_interval_af
     fresh = [k for k in range(count) if k % every == 0]
     assert [k for k in range(1, count) if heaps[k] != heaps[k - 1]] == fresh[1:]
     assert heaps[-1] == 1000 + len(calls) and len(calls) == len(fresh) + 1  # STATUS_REQ measures afresh
+
+
+def test_frame_times_past_2_to_the_31_wrap_like_ticks_and_still_alert():
+    """t_ms is read from a signed int32 view; 2**31 and up must not reach the ALERT's unsigned field
+    negative (CPython's struct refuses it; the old per-field writes masked it)."""
+    base = (1 << 31) + 5
+    frames = [codec.encode("info_req", 0)]
+    frames += [codec.encode("radar", 1 + k, targets=[{"id": 1, "range": 8000, "range_rate": -20_000, "lateral": 0}],
+                            t_ms=base + 50 * k, ego_speed=20_000) for k in range(2)]
+    fw, sent = run_frames(frames)
+    alerts_ = [m for m, _ in sent if m.name == "alert"]
+    assert fw.faults == 0 and len(alerts_) == 2
+    assert [m["t_ms"] for m in alerts_] == [(base + 50 * k) & ((1 << 30) - 1) for k in range(2)]

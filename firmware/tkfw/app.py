@@ -37,6 +37,7 @@ from tkfw.wire import LOOKAHEAD, Decoder, Encoder
 
 _POLL_US = const(5000)  # longest wait for input before the loop services outputs again
 _HDR = const(4)
+_T_MASK = const(0x3FFFFFFF)  # frame time t_ms wraps at 2**30, like ticks
 
 
 def _word(offset):
@@ -140,7 +141,7 @@ class Firmware:
         buf = dec.buf
         words = dec.words
         if msg_type == schema.T_DRIVER:
-            t_ms = words[_W_DRIVER_T]
+            t_ms = words[_W_DRIVER_T] & _T_MASK  # read signed: 2**31 and up would come out negative
             self.dm.on_frame(buf[_B_DRIVER_FLAGS], t_ms)
             self.dm.update(t_ms, self.io.hands_on(), self.settings)
             dec.processed += 1
@@ -183,7 +184,7 @@ class Firmware:
             return
         settings = self.settings
         words = dec.words
-        t_ms = words[_W_RADAR_T]
+        t_ms = words[_W_RADAR_T] & _T_MASK  # read signed: 2**31 and up would come out negative
         # A frame stamped before the last one processed is not a flood: the radar's clock went
         # back, or that last stamp was wrong. Taking it resets the reference, so one far-future
         # stamp cannot make every later frame look too close.
@@ -253,7 +254,7 @@ class Firmware:
             settings = self.settings
             if silent_us > settings.radar_stale_n * settings.radar_period_ms * 1000:
                 self.radar_fault = True
-                t_ms = (self.radar_t_ms + silent_us // 1000) & 0x3FFFFFFF  # frame time, as the board reckons it
+                t_ms = (self.radar_t_ms + silent_us // 1000) & _T_MASK  # frame time, as the board reckons it
                 self.arbiter.request(alerts.CAUSE_FAULT, alerts.TAKEOVER, t_ms, settings.deescalate_hold_ms)
                 self._decide(self.radar_seq, t_ms, now, schema.ORIGIN_CLOCK)
                 return

@@ -128,7 +128,8 @@ MESSAGES = {
         ("lost", "I", "rejected: missing from the seq series (corrupted, truncated or never sent)"),
         ("heap_bytes", "I", "bytes of heap in use (gc.mem_alloc), measured at the session's first STATUS "
                             "and every HEAP_SAMPLE_EVERY-th (16) after it, the last measurement in between; "
-                            "in reply to STATUS_REQ measured then, after a gc.collect (the live heap)"),
+                            "in reply to STATUS_REQ measured then, after a gc.collect (the live heap), "
+                            "and the count restarts"),
     )),
     T_PONG: ("pong", (
         ("token", "I", "the PING token"),

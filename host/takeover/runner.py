@@ -251,8 +251,9 @@ def run_scenario(dev: Device, scenario: Scenario, pace: Pace = Pace(), progress=
         start_pings = timing.ping_burst(dev, PING_COUNT)
         run.ping_us = timing.stats_us([p.recv_us - p.sent_us for p in start_pings])
         # Echoes as far apart as radar and echo frames in the bench (half a radar period at the
-        # run's pace): how idle the link is changes its floor. A lockstep run sends back to back.
-        gap_s = 0.002 if pace.lockstep else 0.5 / (scenario.radar_hz * pace.speed)
+        # run's pace, 50 ms at most: idler than that measured the same): how idle the link is
+        # changes its floor. A lockstep run sends back to back.
+        gap_s = 0.002 if pace.lockstep else min(0.05, 0.5 / (scenario.radar_hz * pace.speed))
         run.floor_us = timing.echo_floor(dev, radar_frame_bytes(scenario), ECHO_COUNT, gap_s=gap_s)
     run.warnings += hello.mismatches()
     plant = plant if plant is not None else Plant(scenario)

@@ -181,10 +181,16 @@ def pin_threads(pid: int, cpus: set[int]) -> bool:
     if not hasattr(os, "sched_setaffinity"):
         return False
     try:
-        for tid in os.listdir(f"/proc/{pid}/task"):
-            os.sched_setaffinity(int(tid), cpus)
-    except (OSError, ValueError):
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
         return False
+    for tid in tids:
+        try:
+            os.sched_setaffinity(int(tid), cpus)
+        except ProcessLookupError:
+            continue  # a thread that ended since the listing
+        except (OSError, ValueError):
+            return False
     return True
 
 
