@@ -150,8 +150,7 @@ class Firmware:
             return
         if msg_type == schema.T_ECHO:
             # Byte for byte, nothing decoded or encoded: what any reply costs at least.
-            if not self.io.write(buf, dec.frame_len):
-                self.tx_dropped += 1
+            self._write(buf, dec.frame_len)
         elif msg_type == schema.T_PING:
             self._send_pong(words[_W_PING_TOKEN], rx_ticks)
         elif msg_type == schema.T_INFO_REQ:
@@ -262,9 +261,9 @@ class Firmware:
             self._decide(self.radar_seq, self.radar_t_ms, self.ticks_us(), schema.ORIGIN_CLOCK)
 
     # -- output ------------------------------------------------------------------------------
-    def _write(self, count):
-        """Send the encoder's frame unless the host is not reading; count what is dropped."""
-        if self.io.write(self.enc.buf, count):
+    def _write(self, buf, count):
+        """Send buf[0:count] unless the host is not reading; count what is dropped."""
+        if self.io.write(buf, count):
             return True
         self.tx_dropped += 1
         return False
@@ -276,7 +275,7 @@ class Firmware:
         pack_into(self._alert_fmt, enc.buf, _HDR, schema.VERSION, schema.T_ALERT, enc.next_seq(),
                   seq, arbiter.level, arbiter.cause, ttc_ms, ticks_diff(self.ticks_us(), rx_ticks), t_ms,
                   alerts.outputs_of(arbiter.row), origin, 0, rx_ticks)
-        self.alert_pending = not self._write(enc.finish(self._alert_len))
+        self.alert_pending = not self._write(enc.buf, enc.finish(self._alert_len))
 
     def _send_status(self, seq, rx_ticks):
         dec = self.dec
@@ -292,7 +291,7 @@ class Firmware:
                   dec.dropped, dec.rejected, dec.bad_crc, dec.skipped_bytes, self.threat.ttc_ms, rx_ticks,
                   self.dm.status, self.dm.terminal, 0, self.tx_dropped, self.faults, dec.bad_version,
                   dec.bad_type, dec.bad_length, dec.lost, self._heap_bytes)
-        self._write(enc.finish(self._status_len))
+        self._write(enc.buf, enc.finish(self._status_len))
 
     def _send_pong(self, token, rx_ticks):
         enc = self.enc
@@ -301,7 +300,7 @@ class Firmware:
         enc.put_i32(off["token"][0], token)
         enc.put_i32(off["rx_ticks_us"][0], rx_ticks)
         enc.put_i32(off["tx_ticks_us"][0], self.ticks_us())
-        self._write(enc.finish(end))
+        self._write(enc.buf, enc.finish(end))
 
     def _send_config(self, key, status):
         enc = self.enc
@@ -316,7 +315,7 @@ class Firmware:
         else:
             status = schema.CONFIG_UNKNOWN_KEY
         enc.put_u8(off["status"][0], status)
-        self._write(enc.finish(end))
+        self._write(enc.buf, enc.finish(end))
 
     def send_hello(self):
         enc = self.enc
@@ -328,7 +327,7 @@ class Firmware:
         enc.put_u8(off["max_targets"][0], schema.MAX_TARGETS)
         enc.put_i32(off["settings_hash"][0], self.settings.digest())
         enc.put_i32(off["boot_id"][0], self.boot_id)
-        self._write(enc.finish(end))
+        self._write(enc.buf, enc.finish(end))
 
 
 def run(io, board_name):

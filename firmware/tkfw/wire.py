@@ -25,6 +25,14 @@ _MIN_PAYLOAD = const(4)
 LOOKAHEAD = const(6)  # bytes of the next frame that tell its type: header, version, type
 
 
+def _header_at(buf, at):
+    """Payload length of the frame header at buf[at:at+4] (SYNC, LEN, HCHK), or -1 if it does
+    not check. The length's bounds are the caller's."""
+    if buf[at] != _SYNC or buf[at + 3] != (_HCHK_KEY ^ buf[at + 1] ^ buf[at + 2]):
+        return -1
+    return buf[at + 1] | (buf[at + 2] << 8)
+
+
 class Decoder:
     """Finds, checks and accounts for host frames in the byte stream."""
 
@@ -69,9 +77,8 @@ class Decoder:
             fill = self.fill
             if fill < _HDR:
                 return 0
-            length = buf[1] | (buf[2] << 8)
-            if (buf[0] != _SYNC or buf[3] != (_HCHK_KEY ^ buf[1] ^ buf[2])
-                    or length < _MIN_PAYLOAD or length > schema.MAX_PAYLOAD):
+            length = _header_at(buf, 0)
+            if length < _MIN_PAYLOAD or length > schema.MAX_PAYLOAD:
                 self._resync(1)  # every byte dropped here failed the header check
                 continue
             total = length + 8
@@ -101,12 +108,9 @@ class Decoder:
         keeps them for the next frame) and its header checks; 0 otherwise. Its CRC is not known
         yet: a hint (the flood rule's), never a verdict."""
         at = self.frame_len
-        if self.fill - at < LOOKAHEAD:
+        if self.fill - at < LOOKAHEAD or _header_at(self.buf, at) < 0:
             return 0
-        buf = self.buf
-        if buf[at] != _SYNC or buf[at + 3] != (_HCHK_KEY ^ buf[at + 1] ^ buf[at + 2]):
-            return 0
-        return buf[at + 5]
+        return self.buf[at + 5]
 
     def _count_seq(self, seq):
         """Frames missing from the host's seq series count as lost (corrupt, truncated, never
@@ -229,7 +233,8 @@ class Encoder:
         self._formats = {}
         for msg_type, (_, fields) in schema.MESSAGES.items():
             self._offsets[msg_type] = schema.layout(fields)
-            self._formats[msg_type] = schema.struct_format(fields, "<BBH")
+            if msg_type >= 0x80:
+                self._formats[msg_type] = schema.struct_format(fields, "<BBH")
         # The payload of each device message length, as a view made once (crc32_into walks it).
         mv = memoryview(self.buf)
         self._views = {}
