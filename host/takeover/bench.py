@@ -125,7 +125,7 @@ def _latency_case(dev: Device, case: str, n_targets: int, cycles: int) -> dict:
     confirm, period_ms = settings.confirm_n, settings.radar_period_ms
     gap_ns = period_ms * 1_000_000 // 2
     radar_bytes = len(codec.encode("radar", 0, targets=_targets(n_targets, 0, NEAR_MM)))
-    tail = bytes(max(0, radar_bytes - len(codec.encode("echo", 0))))  # padded as timing.echo_floor does
+    tail = timing.echo_tail(radar_bytes)
     dev.start_session()
     start_pings = timing.ping_burst(dev, PING_COUNT)
     stamps = []  # (host write of the radar frame, its ALERT) of every alert
@@ -149,11 +149,7 @@ def _latency_case(dev: Device, case: str, n_targets: int, cycles: int) -> dict:
                 raise LinkError(f"no STATUS for a {n_targets}-target radar frame from {dev.port} within 2 s")
             to_status.append((status.t_ns - t_ns) / 1000)
             due = _sleep_until(due + gap_ns)
-            seq, t_ns = dev.send("echo", tail=tail)
-            echo = dev.wait_for("echo", 2.0, match=lambda m, s=seq: m.seq == s, sink=others.append)
-            if echo is None:
-                raise LinkError(f"no ECHO back from {dev.port} within 2 s")
-            floor.append((echo.t_ns - t_ns) / 1000)
+            floor.append(timing.echo_round_trip(dev, tail, others.append))
         alerts = [m for m in others if m.name == "alert"]
         caused = sorted(m["frame_seq"] for m in alerts if m["origin"] == schema.ORIGIN_FRAME)
         if caused != sorted(sent):
@@ -164,18 +160,14 @@ def _latency_case(dev: Device, case: str, n_targets: int, cycles: int) -> dict:
                                f"{confirm} radar frames (seq {sorted(sent)}), got {len(alerts)}: {got or 'none'}")
         stamps += [(sent[m["frame_seq"]], m) for m in alerts]
     fit = timing.ClockFit(start_pings, timing.ping_burst(dev, PING_COUNT_END))
-    parts = {"uplink": [], "device": [], "downlink": []}
-    for t_ns, msg in stamps:
-        up, on_device, down = timing.split(fit, t_ns, msg["rx_ticks_us"], msg["proc_us"], msg.t_ns)
-        parts["uplink"].append(up)
-        parts["device"].append(on_device)
-        parts["downlink"].append(down)
+    splits = [timing.split(fit, t_ns, msg["rx_ticks_us"], msg["proc_us"], msg.t_ns) for t_ns, msg in stamps]
+    parts = dict(zip(("uplink", "device", "downlink"), zip(*splits)))
     alert = timing.stats_us([(msg.t_ns - t_ns) / 1000 for t_ns, msg in stamps])
     echo_floor = timing.stats_us(floor)
     echo_floor["frame_bytes"] = len(codec.encode("echo", 0, tail=tail))
     return {"case": case, "targets": n_targets, "cycles": cycles, "gap_ms": period_ms / 2,
             "radar_period_ms": period_ms, "alert": alert, "floor": echo_floor,
-            "ratio": {q: round(alert[q] / echo_floor[q], 2) for q in ("p50", "p99")},
+            "ratio": timing.versus_floor(alert, echo_floor),
             "split_p50_us": {k: timing.stats_us(v)["p50"] for k, v in parts.items()},
             "frame_to_status": timing.stats_us(to_status), "clock": fit.describe()}
 

@@ -411,9 +411,7 @@ def _split_latency(run: Run, col: _Collector, fit: timing.ClockFit) -> None:
         parts["downlink"].append(down)
     run.clock = fit.describe()
     run.latency_split_us = {name: timing.stats_us(values) for name, values in parts.items()}
-    floor, lat = run.floor_us, stats_us(col.alert_latency)
-    run.latency_vs_floor = {q: (round(lat[q] / floor[q], 2) if lat[q] and floor.get(q) else None)
-                            for q in ("p50", "p99")}
+    run.latency_vs_floor = timing.versus_floor(stats_us(col.alert_latency), run.floor_us)
 
 
 def _judge(run: Run) -> None:

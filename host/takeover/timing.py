@@ -75,25 +75,40 @@ def ping_burst(dev: Device, count: int, sink=None) -> list[PingSample]:
     return samples
 
 
+def echo_tail(frame_len: int) -> bytes:
+    """What pads an ECHO frame to frame_len bytes (the firmware returns it unread)."""
+    return bytes(max(0, frame_len - len(codec.encode("echo", 0))))
+
+
+def echo_round_trip(dev: Device, tail: bytes, sink=None) -> float:
+    """One ECHO frame carrying `tail` there and back: microseconds, host write to host read."""
+    seq, t_ns = dev.send("echo", tail=tail)
+    echo = dev.wait_for("echo", 2.0, match=lambda m, s=seq: m.seq == s, sink=sink)
+    if echo is None:
+        raise LinkError(f"no ECHO back from {dev.port} within 2 s")
+    return (echo.t_ns - t_ns) / 1000
+
+
 def echo_floor(dev: Device, frame_len: int, count: int = 30, sink=None, gap_s: float = 0.002) -> dict:
-    """Round trip of an ECHO frame of frame_len bytes (the firmware returns it unread), one every
-    gap_s from send to send. The gap matters: on the simulated board echoes 2-5 ms apart came back
-    in ~245 us (p50) and echoes 10-50 ms apart in 370-460 us (threads and CPUs idle in between), so
-    a floor for frames that come every 50 ms is measured with them that far apart."""
-    tail = max(0, frame_len - len(codec.encode("echo", 0)))
+    """Round trip of an ECHO frame of frame_len bytes, one every gap_s from send to send. The gap
+    matters: on the simulated board echoes 2-5 ms apart came back in ~245 us (p50) and echoes
+    10-50 ms apart in 370-460 us (threads and CPUs idle in between), so a floor for frames that
+    come every 50 ms is measured with them that far apart."""
+    tail = echo_tail(frame_len)
     samples = []
     for _ in range(count):
         due = time.perf_counter() + gap_s
-        seq, t_ns = dev.send("echo", tail=bytes(tail))
-        echo = dev.wait_for("echo", 2.0, match=lambda m, s=seq: m.seq == s, sink=sink)
-        if echo is None:
-            raise LinkError(f"no ECHO back from {dev.port} within 2 s")
-        samples.append((echo.t_ns - t_ns) / 1000)
+        samples.append(echo_round_trip(dev, tail, sink))
         time.sleep(max(0.0, due - time.perf_counter()))
     out = stats_us(samples)
-    out["frame_bytes"] = len(codec.encode("echo", 0, tail=bytes(tail)))
+    out["frame_bytes"] = len(codec.encode("echo", 0, tail=tail))
     out["gap_ms"] = round(gap_s * 1000, 1)
     return out
+
+
+def versus_floor(latency: dict, floor: dict) -> dict:
+    """Latency over the floor at p50 and p99 (stats_us dicts), 2 decimals; None where one is missing."""
+    return {q: (round(latency[q] / floor[q], 2) if latency.get(q) and floor.get(q) else None) for q in ("p50", "p99")}
 
 
 class ClockFit:
