@@ -6,7 +6,7 @@ import pytest
 from tkfw.settings import Settings
 
 from takeover import bench, codec
-from takeover.simboard import pin_threads
+from takeover.nodeboard import pin_threads
 
 
 def test_processing_grows_with_the_targets_and_allocates_nothing_per_frame(device):

@@ -52,6 +52,7 @@ _W_TARGETS = _word(schema.RADAR_TARGETS_AT)
 _DRIVER, _ = schema.layout(schema.MESSAGES[schema.T_DRIVER][1])
 _B_DRIVER_FLAGS = _HDR + _DRIVER["flags"][0]
 _W_DRIVER_T = _word(_DRIVER["t_ms"][0])
+_W_HANG_MS = _word(schema.layout(schema.MESSAGES[schema.T_HANG][1])[0]["ms"][0])
 _W_PING_TOKEN = _word(schema.layout(schema.MESSAGES[schema.T_PING][1])[0]["token"][0])
 _CFG_SET, _ = schema.layout(schema.MESSAGES[schema.T_CONFIG_SET][1])
 _B_CFG_KEY = _HDR + _CFG_SET["key"][0]
@@ -153,6 +154,11 @@ class Firmware:
             self._write(buf, dec.frame_len)
         elif msg_type == schema.T_PING:
             self._send_pong(words[_W_PING_TOKEN], rx_ticks)
+        elif msg_type == schema.T_HANG:
+            dec.processed += 1
+            dec.consume()
+            self._hang(words[_W_HANG_MS])
+            return
         elif msg_type == schema.T_INFO_REQ:
             dec.reset_counters()  # a new session: the host restarts its seq series
             dec.expect_seq = (seq + 1) & 0xFFFF
@@ -216,6 +222,16 @@ class Firmware:
         self.last_proc_us = ticks_diff(self.ticks_us(), rx_ticks)
         self._send_status(seq, rx_ticks)
         dec.consume()
+
+    def _hang(self, ms):
+        """Fault injection: stop serving for `ms` (at most schema.HANG_MAX_MS), as a loop stuck in a
+        bug would: no input, no outputs, no watchdog feed. A bench proves with it that the watchdog
+        resets a stuck board and that the host sees the new boot id."""
+        if ms < 0 or ms > schema.HANG_MAX_MS:
+            ms = schema.HANG_MAX_MS
+        start = self.ticks_us()
+        while ticks_diff(self.ticks_us(), start) < ms * 1000:
+            pass
 
     def _radar_frame_next(self):
         """Is the input waiting behind this frame a radar frame? Reads the next frame's first

@@ -36,6 +36,8 @@ CRC_RESIDUE = const(0x2144DF1C)  # zlib.crc32(payload + crc_le) for every intact
 # HEAP_SAMPLE_EVERY-th after it, and repeated in between: the measurement walks the whole heap's
 # allocation table (about 250 us on the VM), too slow for every frame.
 HEAP_SAMPLE_EVERY = const(16)
+# Longest HANG the firmware obeys: past a Pico's 2 s watchdog, short of the RP2040's 8.3 s maximum.
+HANG_MAX_MS = const(5000)
 
 # Message type ids. Host -> device below 0x80, device -> host from 0x80. Append-only.
 T_RADAR = const(0x01)
@@ -46,6 +48,7 @@ T_CONFIG_SET = const(0x05)
 T_INFO_REQ = const(0x06)  # ask for a HELLO; starts a new session (counters and seq reset)
 T_STATUS_REQ = const(0x07)
 T_ECHO = const(0x08)  # the device writes the whole frame back byte for byte: the transport's floor
+T_HANG = const(0x09)  # fault injection: the main loop stops (a stuck board; the watchdog's test)
 T_HELLO = const(0x81)
 T_ALERT = const(0x82)
 T_STATUS = const(0x83)
@@ -82,6 +85,9 @@ MESSAGES = {
     T_INFO_REQ: ("info_req", ()),
     T_STATUS_REQ: ("status_req", ()),
     T_ECHO: ("echo", ()),  # any bytes may follow the payload header; all come back unchanged
+    T_HANG: ("hang", (
+        ("ms", "I", "ms the main loop stops serving (no outputs, no watchdog feed), at most HANG_MAX_MS"),
+    )),
     T_HELLO: ("hello", (
         ("fw_version", "16s", "firmware version, ASCII"),
         ("board", "16s", "board name, ASCII"),

@@ -51,7 +51,7 @@ from takeover.device import Device
 from takeover.errors import LinkError
 from takeover.faults import Faults
 from takeover.runner import DRIVER_ATTENTIVE, PING_COUNT, PING_COUNT_END, Pace, run_scenario
-from takeover.simboard import pin_threads
+from takeover.nodeboard import pin_threads
 
 TARGET_COUNTS = (1, 8, 16, 32, 64)
 FRAMES = 1040  # heap measured from frame 16 to frame 1024: over 1008 frames

@@ -1,7 +1,8 @@
 """A connected board: port URL -> serial link -> framed, timestamped messages -> handshake.
 
-`port` is "sim" (start a simulated board for the lifetime of the Device), a device path such as
-/dev/ttyACM0, or anything serial.serial_for_url accepts (rfc2217://host:port, socket://...).
+`port` is any port string takeover.ports resolves: "sim" (a simulated board started for the lifetime
+of the Device), "pico-emu[:NAME]" (an emulated Pico, likewise), a device path such as /dev/ttyACM0,
+or anything serial.serial_for_url accepts (rfc2217://host:port, socket://...).
 A reader thread stamps every received frame with time.perf_counter_ns() as soon as its last byte
 is read, so latency is measured at the host's serial read, not when a caller gets round to it.
 """
@@ -19,9 +20,9 @@ import tkfw
 from tkfw import schema
 from tkfw.settings import Settings
 
-from takeover import codec
+from takeover import codec, ports
 from takeover.errors import LinkError
-from takeover.simboard import SimBoard
+from takeover.nodeboard import NodeBoard
 
 
 @dataclass
@@ -49,7 +50,7 @@ class Device:
         self.port = port
         self.board = board
         self.baudrate = baudrate
-        self.sim: SimBoard | None = None
+        self.sim: NodeBoard | None = None  # the board this Device started (simulated or emulated), if any
         self.hello: Hello | None = None
         self.sent = 0  # frames sent since the session started (INFO_REQ included)
         self._seq = 0
@@ -62,10 +63,9 @@ class Device:
 
     # -- life cycle ------------------------------------------------------------------------
     def open(self) -> "Device":
-        path = self.port
-        if self.port == "sim":
-            self.sim = SimBoard(self.board)
-            path = self.sim.start()
+        opened = ports.start(self.port, self.board)
+        self.sim = opened.board
+        path = opened.path
         options = {"baudrate": self.baudrate, "timeout": 0.05, "write_timeout": 2}
         if path.startswith("rfc2217://"):
             del options["write_timeout"]  # pyserial's RFC 2217 client refuses one
@@ -194,7 +194,7 @@ class Device:
             if msg is not None:
                 break
         else:
-            where = f" (sim board: {self.sim.stderr_tail()})" if self.sim and self.sim.stderr_tail() else ""
+            where = f" ({self.sim.what}: {self.sim.stderr_tail()})" if self.sim and self.sim.stderr_tail() else ""
             raise LinkError(f"no HELLO from {self.port} within {timeout:.0f} s: is the takeover firmware "
                             f"running on it?{where}")
         if msg["proto"] != schema.VERSION:

@@ -37,8 +37,9 @@ import serial.tools.list_ports
 from tkfw import maintenance
 
 from takeover import codec
+from takeover import ports as port_kinds
 from takeover.errors import LinkError, SetupError, UsageError
-from takeover.simboard import BOARDS_DIR, FIRMWARE_DIR, SimBoard
+from takeover.simboard import BOARDS_DIR, FIRMWARE_DIR
 
 NATIVE = ("tkfw/ttc.py", "tkfw/wire.py", "tkfw/dm.py")  # the per-frame arithmetic: ~2x with native code
 SOURCE = ("main.py",)  # run by name at boot: stays .py
@@ -66,6 +67,7 @@ class Board:
     mpy_version: str
     mpy_arch: str | None
     link: object
+    pins: dict = field(default_factory=dict)  # role -> GPIO number (PINS)
 
     @property
     def download(self) -> str:
@@ -93,7 +95,7 @@ def load_board(name: str) -> Board:
         raise SetupError(f"board file {path} lacks {', '.join(missing)}")
     return Board(values["NAME"], path, values["BACKEND"], values.get("PORT", "rp2"),
                  values.get("MICROPYTHON_BOARD", ""), values["CHIP"], bool(values.get("WIRELESS")),
-                 values["MPY_VERSION"], values["MPY_ARCH"], values.get("LINK", "usb"))
+                 values["MPY_VERSION"], values["MPY_ARCH"], values.get("LINK", "usb"), values.get("PINS", {}))
 
 
 # -- 1. compile ----------------------------------------------------------------------------------
@@ -443,64 +445,81 @@ def verify(port: str, board: Board, timeout: float = 10.0):
 
     with Device(port) as dev:
         hello = dev.start_session(timeout=timeout)
-    problems = hello.mismatches()
-    if hello.board != board.name:
-        problems.append(f"board {hello.board!r} in the HELLO, {board.name!r} flashed")
+    problems = hello_problems(vars(hello), board.name)
     if problems:
         raise LinkError(f"flashed {port}, but its HELLO does not match: {'; '.join(problems)}")
     return hello
+
+
+def hello_problems(hello: dict, board_name: str) -> list[str]:
+    """What a HELLO says that differs from this checkout and the board file (empty: it matches)."""
+    from takeover.device import Hello
+
+    problems = Hello(hello["fw_version"], hello["board"], hello["proto"], hello["max_targets"],
+                     hello["settings_hash"], hello["boot_id"]).mismatches()
+    if hello["board"] != board_name:
+        problems.append(f"board {hello['board']!r} in the HELLO, {board_name!r} flashed")
+    return problems
 
 
 # -- the command ---------------------------------------------------------------------------------
 def flash(port: str, board_name: str | None, firmware: Path = FIRMWARE_DIR, link_port: str | None = None,
           log=print) -> int:
     started = time.monotonic()
-    sim = None
+    local = port_kinds.kind(port)
     if board_name is None:
-        if port != "sim":
+        if local is None:
             raise UsageError("--board is required for a real board: "
                              f"{', '.join(n for n in board_names() if n != 'sim')}")
-        board_name = "sim"
+        board_name = "sim" if local == "sim" else "pico"
     board = load_board(board_name)
-    if port != "sim":
+    if local is None:
         open_port(port).close()  # a busy or missing port fails now, before anything is compiled
     built = build(board, firmware)
+    # A simulated board starts with an empty flash; an emulated Pico with its flash image as it is.
+    opened = port_kinds.start(port, board_name, blank=True)
     try:
-        if port == "sim":
-            sim = SimBoard(blank=True)
-            port = sim.start()
-            log(f"takeover flash: board {board.name} onto a simulated board with an empty flash on {port}")
+        if local == "sim":
+            log(f"takeover flash: board {board.name} onto a simulated board with an empty flash on {opened.path}")
+        elif local is not None:
+            log(f"takeover flash: board {board.name} onto the emulated Pico {port} on {opened.path} "
+                f"(flash image {opened.board.image})")
         else:
             log(f"takeover flash: board {board.name} on {port}")
-        log(f"  compiled {len(built.files)} files with mpy-cross {built.mpy_cross} (.mpy {built.mpy_version}"
-            + (f", native {board.mpy_arch}: {', '.join(built.native)}" if built.native else ", bytecode only")
-            + ")")
-        how = reach_repl(port, board, log)
-        done = deploy(port, board, built, log)
-        if board.link == "usb" and not done.boot_hello:
-            raise LinkError(f"flashed {port}, but no HELLO came: {diagnose(port)}. The board stays in "
-                            "maintenance mode (REPL) until a flash succeeds")
-        log(f"  MicroPython {done.micropython} ({done.machine}, .mpy {done.mpy}), reached "
-            + ("at its REPL" if how == "repl" else "through maintenance mode"))
-        log(f"  copied {len(done.copied)} files ({done.copied_bytes} bytes), {len(done.unchanged)} unchanged, "
-            f"removed {len(done.removed)}")
-        if board.link != "usb":
-            if link_port is None:
-                log(f"  HELLO not checked: board {board.name} talks over a UART ({board.link}); give "
-                    "--link-port with the serial adapter on it to check")
-                log(f"flashed {board.name} on {port} in {time.monotonic() - started:.1f} s (HELLO not checked)")
-                return 0
-            port_for_hello = link_port
-        else:
-            port_for_hello = port
-        hello = verify(port_for_hello, board)
-        log(f"  HELLO: firmware {hello.fw_version}, board {hello.board}, settings {hello.settings_hash:#010x}, "
-            f"boot id {hello.boot_id:#x}: matches this checkout")
+        flash_on(opened.path, board, built, link_port, log)
         log(f"flashed {board.name} on {port} in {time.monotonic() - started:.1f} s")
         return 0
     finally:
-        if sim is not None:
-            sim.stop()
+        opened.close()
+
+
+def flash_on(port: str, board: Board, built: Build, link_port: str | None = None, log=print):
+    """Flash `built` onto the board on serial port `port` (a path or pyserial URL); its HELLO, or
+    None where the link is a UART and no link_port was given to check it."""
+    log(f"  compiled {len(built.files)} files with mpy-cross {built.mpy_cross} (.mpy {built.mpy_version}"
+        + (f", native {board.mpy_arch}: {', '.join(built.native)}" if built.native else ", bytecode only")
+        + ")")
+    how = reach_repl(port, board, log)
+    done = deploy(port, board, built, log)
+    if board.link == "usb" and not done.boot_hello:
+        raise LinkError(f"flashed {port}, but no HELLO came: {diagnose(port)}. The board stays in "
+                        "maintenance mode (REPL) until a flash succeeds")
+    log(f"  MicroPython {done.micropython} ({done.machine}, .mpy {done.mpy}), reached "
+        + ("at its REPL" if how == "repl" else "through maintenance mode"))
+    log(f"  copied {len(done.copied)} files ({done.copied_bytes} bytes), {len(done.unchanged)} unchanged, "
+        f"removed {len(done.removed)}")
+    if board.link != "usb":
+        if link_port is None:
+            log(f"  HELLO not checked: board {board.name} talks over a UART ({board.link}); give "
+                "--link-port with the serial adapter on it to check")
+            return None
+        port_for_hello = link_port
+    else:
+        port_for_hello = port
+    hello = verify(port_for_hello, board)
+    log(f"  HELLO: firmware {hello.fw_version}, board {hello.board}, settings {hello.settings_hash:#010x}, "
+        f"boot id {hello.boot_id:#x}: matches this checkout")
+    return hello
 
 
 # -- takeover ports ------------------------------------------------------------------------------

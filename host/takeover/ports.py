@@ -1,0 +1,111 @@
+"""Port strings: each kind is resolved here, in a function of its own, as pyserial maps URL schemes
+to handlers. A command (run, flash, bench, config, demo, sim) and the pytest plugin pass the
+user's --port to `start`, and get back what pyserial opens plus the board the command started,
+if any, to stop when done.
+
+    sim                  a simulated board (the firmware on the MicroPython WebAssembly VM), started
+                         for the command with the firmware already on its flash
+    pico-emu[:NAME]      an emulated Pico (official MicroPython on an RP2040 emulator), started for the
+                         command on its flash image NAME (default "default", in the user cache folder;
+                         a path names an image file), flashed with this checkout's firmware first if
+                         it does not answer with it
+    anything else        a serial device (/dev/ttyACM0, COM3) or a pyserial URL (rfc2217://host:port,
+                         socket://host:port), opened as it is
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from takeover.errors import LinkError
+from takeover.nodeboard import NodeBoard
+
+PICO_EMU = "pico-emu"
+
+
+@dataclass
+class Opened:
+    path: str  # what pyserial opens
+    board: NodeBoard | None = None  # the board process this command started, if any
+
+    def close(self) -> None:
+        if self.board is not None:
+            self.board.stop()
+
+
+def _sim(rest: str, board: str, blank: bool, log) -> Opened:
+    from takeover.simboard import SimBoard
+
+    if rest:
+        raise LinkError(f"sim:{rest}: the simulated board takes no name (each command starts its own)")
+    sim = SimBoard(board or "sim", blank=blank)
+    return Opened(sim.start(), sim)
+
+
+def _pico_emu(rest: str, board: str, blank: bool, log) -> Opened:
+    from takeover.picoemu import PicoEmu, image_path
+
+    emu = PicoEmu(image_path(rest or "default"), "pico" if board in (None, "", "sim") else board)
+    path = emu.start()
+    try:
+        if not blank:
+            ensure_firmware(emu, log)
+    except BaseException:
+        emu.stop()
+        raise
+    return Opened(path, emu)
+
+
+RESOLVERS: dict[str, Callable[[str, str, bool, Callable], Opened]] = {"sim": _sim, PICO_EMU: _pico_emu}
+
+
+def kind(port: str) -> str | None:
+    """The scheme of a port this module starts a board for ("sim", "pico-emu"), else None."""
+    scheme = port.split(":", 1)[0]
+    return scheme if scheme in RESOLVERS and "//" not in port else None
+
+
+def start(port: str, board: str = "sim", blank: bool = False, log=None) -> Opened:
+    """Resolve `port`: start the board it names, or take it as a serial device or pyserial URL.
+    blank: a simulated board with an empty flash, an emulated one with its flash as it is."""
+    scheme = kind(port)
+    if scheme is None:
+        return Opened(port)
+    rest = port.split(":", 1)[1] if ":" in port else ""
+    return RESOLVERS[scheme](rest, board, blank, log or _stderr)
+
+
+def _stderr(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def ensure_firmware(emu, log, boot_wait: float = 60.0) -> None:
+    """An emulated Pico whose flash lacks this checkout's firmware is flashed with it (once per
+    flash image: the next command finds it there)."""
+    import serial
+
+    from takeover import flash
+
+    emu.wait_events("usb", 1, 10.0)
+    deadline = time.monotonic() + boot_wait
+    hello = None
+    with serial.Serial(emu.port, 115200, timeout=0.05) as ser:
+        # The firmware says HELLO at boot, unasked; a board at its REPL (an empty flash, or
+        # maintenance mode) prints a prompt when poked.
+        while time.monotonic() < deadline:
+            hello = flash.probe_hello(ser, 2.0)
+            if hello is not None or flash.probe_repl(ser, 1.0):
+                break
+    if hello is not None:
+        problems = flash.hello_problems(hello, emu.board.name)
+        if not problems:
+            return
+        why = "; ".join(problems)
+    else:
+        why = "no takeover firmware on it"
+    log(f"{PICO_EMU}: {why}: flashing this checkout's firmware onto the emulated Pico ({emu.image})")
+    board = flash.load_board(emu.board.name)
+    flash.flash_on(emu.port, board, flash.build(board), log=lambda text: log(f"{PICO_EMU}: {text.strip()}"))
