@@ -29,8 +29,11 @@ demo: setup
 
 # Two workers, each with its own simulated board: 45 s instead of 72 s on the 2-core machines
 # (measured, docs/hil.md). pytest alone (no -n) runs one worker, e.g. for a single real board.
+# Then the emulated Pico's tests on their own: its emulator keeps a core busy, and the simulated
+# board's timing tests would share it (docs/pico-emu.md).
 test: setup
-	$(PY) -m pytest -n 2
+	$(PY) -m pytest -n 2 -m "not pico_emu"
+	$(PY) -m pytest -m pico_emu
 
 clean:
 	rm -rf $(VENV) node_modules

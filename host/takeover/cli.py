@@ -411,6 +411,9 @@ def _print_run(run: Run, quiet: bool) -> None:
                   f"{_fmt(a['gap_m'], ' m', digits=1):>8}{_latency_cell(a):>11}")
         if not run.alerts:
             print("   (no alerts)")
+        for a in run.after_end:
+            print(f"   after the last frame: {a['level']} {a['cause']} ({_latency_cell({**a, 'origin': 'clock'})}), "
+                  "not judged")
     o = run.outcome
     outcome = (f"collision at {o['impact_speed_kph']} km/h" if o.get("collision")
                else f"no collision, closest gap {_fmt(o.get('min_gap_m'), ' m', digits=1)}")

@@ -132,6 +132,9 @@ class Device:
             t_ns = time.perf_counter_ns()
             try:
                 self._ser.write(data)
+            except serial.SerialTimeoutException:
+                raise LinkError(f"port {self.port} took no bytes for 2 s: the board stopped reading "
+                                "(stuck, or fed faster than it can read)") from None
             except (serial.SerialException, OSError) as exc:
                 raise LinkError(f"port {self.port} went away while writing: {exc}") from None
             self._seq = (seq + 1) & 0xFFFF

@@ -50,6 +50,9 @@ class NodeBoard:
         raise NotImplementedError
 
     def start(self, boot_timeout: float = 20.0) -> str:
+        with self._lock:  # a restarted board: what the last process reported is history
+            self.events.clear()
+            self._booted.clear()
         self._master, self._slave = os.openpty()
         tty.setraw(self._slave)  # binary-safe: no echo, no CR/LF mapping, no signals
         self.port = os.ttyname(self._slave)

@@ -35,6 +35,7 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "real_board: needs a real board (skipped when the worker's port is sim)")
+    config.addinivalue_line("markers", "pico_emu: runs the firmware on an emulated Pico (hil_tests/test_pico_emu.py)")
     # pyserial 3.5's RFC 2217 client (rfc2217:// ports) calls threading APIs Python 3.10 deprecated.
     config.addinivalue_line("filterwarnings", r"ignore:set(Daemon|Name)\(\) is deprecated:DeprecationWarning:serial")
     if not hasattr(config, "workerinput"):  # the controller (or a run without xdist) checks once

@@ -107,6 +107,10 @@ class Run:
     device: dict = field(default_factory=dict)  # the device's final counters beyond the accounting
     frame_latency_samples_us: list[float] = field(default_factory=list)  # every frame->status latency, in order
     wall_s: float | None = None  # wall-clock duration, set by whoever times the run (the CLI)
+    # Raised by the board's clock after the scenario's last frame (the radar stopped because the
+    # run did: a stale-radar FAULT once the end-of-run exchanges outlast the stale limit, as on a
+    # slow link): reported, not judged.
+    after_end: list[dict] = field(default_factory=list)
 
     def to_json(self) -> dict:
         driver = self.scenario.driver
@@ -120,6 +124,7 @@ class Run:
             "driver": {"driver_hz": driver.driver_hz, "timeline": driver.timeline()},
             "trace": self.trace, "faults": self.faults, "device": self.device,
             "frame_latency_samples_us": self.frame_latency_samples_us, "wall_s": self.wall_s,
+            "after_end": self.after_end,
         }
 
 
@@ -143,6 +148,7 @@ class _Collector:
         self.hellos: list[Message] = []
         self.trace_rows: dict[int, dict] = {}
         self.alert_stamps: list[tuple[int, int, int, int, int]] = []  # (alert index, sent, rx ticks, proc, read)
+        self.ended = False  # the scenario's frames are all sent: what the board's clock raises now is after it
 
     def sent(self, seq: int, t_ns: int, t_s: float, ttc_s: float | None, gap_m: float | None) -> None:
         self.frames[seq] = (t_ns, t_s, ttc_s, gap_m)
@@ -176,6 +182,8 @@ class _Collector:
 
     def _alert(self, msg: Message, sent) -> None:
         by_clock = msg.fields.get("origin") == schema.ORIGIN_CLOCK
+        level = LEVELS[msg["level"]] if msg["level"] < len(LEVELS) else str(msg["level"])
+        cause = CAUSES[msg["cause"]] if msg["cause"] < len(CAUSES) else str(msg["cause"])
         silence_ms = None
         if by_clock:
             # Raised by the board's own clock (an input timed out), not by a frame: no latency;
@@ -185,6 +193,10 @@ class _Collector:
         latency_ns = msg.t_ns - sent[0] if sent else None
         if by_clock:
             t_s = msg["t_ms"] / 1000 if self.pace.lockstep else (msg.t_ns - self.start_ns) / 1e9 * self.pace.speed
+            if self.ended:
+                self.run.after_end.append({"t_s": round(t_s, 3), "level": level, "cause": cause,
+                                           "silence_ms": silence_ms})
+                return
         elif sent is None:
             t_s = None
         elif self.pace.lockstep:
@@ -195,8 +207,6 @@ class _Collector:
             self.alert_latency.append(latency_ns)
             self.alert_stamps.append((len(self.run.alerts), sent[0], msg["rx_ticks_us"], msg["proc_us"], msg.t_ns))
         ttc_ms = msg["ttc_ms"]
-        level = LEVELS[msg["level"]] if msg["level"] < len(LEVELS) else str(msg["level"])
-        cause = CAUSES[msg["cause"]] if msg["cause"] < len(CAUSES) else str(msg["cause"])
         if sent is not None:
             # The plant acts at the causing frame's scenario time, so every pace gives the same
             # closed loop; the link latency (well under a frame) is measured, not simulated.
@@ -211,6 +221,7 @@ class _Collector:
             "ttc_s": None if sent is None or sent[2] is None else round(sent[2], 3),
             "gap_m": None if sent is None or sent[3] is None else round(sent[3], 2),
             "proc_us": msg["proc_us"],
+            "rx_ticks_us": msg["rx_ticks_us"],
             "outputs": msg["outputs"],
             "origin": "clock" if by_clock else "frame",
             "silence_ms": silence_ms,
@@ -319,6 +330,7 @@ def run_scenario(dev: Device, scenario: Scenario, pace: Pace = Pace(), progress=
             progress(k, n_radar)
     else:
         plant.step(dt)  # the last radar frame's period counts too (an impact in it is an impact)
+    col.ended = True
     _finish(dev, run, col, plant, start_pings)
     if faults.active:
         run.faults = faults.describe()

@@ -140,17 +140,13 @@ class PicoEmu(NodeBoard):
     def boots(self) -> list[dict]:
         return self.events_of("boot")
 
-    def pin_timeline(self, since_boot: int | None = None) -> list[dict]:
-        """Output changes of the last boot (or boot number since_boot): pin and pwm events, in order."""
-        boot = since_boot if since_boot is not None else len(self.boots())
-        out, current = [], 0
+    def pin_timeline(self) -> list[dict]:
+        """Output changes since the chip's last boot (pin and pwm events, in order); their t_us
+        is the chip's clock, the firmware's ticks_us."""
         with self._lock:
-            for e in self.events:
-                if e.get("ev") == "boot":
-                    current = e["boot"]
-                elif current == boot and e.get("ev") in ("pin", "pwm"):
-                    out.append(e)
-        return out
+            events = list(self.events)
+        last_boot = max((i for i, e in enumerate(events) if e.get("ev") == "boot"), default=-1)
+        return [e for e in events[last_boot + 1:] if e.get("ev") in ("pin", "pwm")]
 
 
 def outputs_at(timeline: list[dict], t_us: int) -> dict:
@@ -164,15 +160,21 @@ def outputs_at(timeline: list[dict], t_us: int) -> dict:
     return state
 
 
+def values_in(timeline: list[dict], name: str, start_us: int, end_us: int) -> list:
+    """Every value output `name` had in [start_us, end_us): the one in force at the start, then
+    each change (a level, or (hz, duty_u16) for a PWM output)."""
+    first = outputs_at(timeline, start_us).get(name)
+    values = [] if first is None else [first]
+    for e in timeline:
+        if start_us <= e["t_us"] < end_us and e["name"] == name:
+            values.append(e["value"] if e["ev"] == "pin" else (e["hz"], e["duty_u16"]))
+    return values
+
+
 def ever_on(timeline: list[dict], start_us: int, end_us: int) -> dict:
     """Which outputs were on at some moment in [start_us, end_us): blinking outputs included."""
-    state = outputs_at(timeline, start_us)
-    on = {name: _is_on(v) for name, v in state.items()}
-    for e in timeline:
-        if start_us <= e["t_us"] < end_us:
-            value = e["value"] if e["ev"] == "pin" else (e["hz"], e["duty_u16"])
-            on[e["name"]] = on.get(e["name"], False) or _is_on(value)
-    return on
+    names = {e["name"] for e in timeline}
+    return {name: any(_is_on(v) for v in values_in(timeline, name, start_us, end_us)) for name in names}
 
 
 def _is_on(value) -> bool:

@@ -43,6 +43,7 @@ const ROM_ERASE_AT = 0x3ffa; // two bkpt half-words at the end of the B1 boot RO
 const ROM_PROGRAM_AT = 0x3ffc;
 const RING = 1 << 14; // bytes from the pty waiting for the device: then the host's write waits
 const IDX_MASK = (1 << 30) - 1;
+const CATCH_UP = 2; // how much faster than the wall clock a sleeping chip's clock may catch up
 const SLICE_NS = 2_000_000; // emulated time between looks at the clock and the commands
 
 function fail(message) {
@@ -299,7 +300,12 @@ function boot() {
     else emit({ ev: "log", text: `bkpt ${imm} at ${pc.toString(16)}` });
   };
   const watchdog = mcu.peripherals[0x40058];
-  watchdog.onWatchdogTrigger = () => { resetPending = watchdog.reason === 1 ? "watchdog" : "reset"; };
+  watchdog.onWatchdogTrigger = () => {
+    resetPending = watchdog.reason === 1 ? "watchdog" : "reset";
+    // Stop its alarm: rp2040js re-arms a timed-out watchdog at zero delay, which would fire again
+    // and again inside the same clock tick (a real chip has reset by then).
+    watchdog.alarm.enable = false;
+  };
   for (const [pin, value] of inputs) mcu.gpio[pin].setInputValue(value);
   watchPins();
 
@@ -402,6 +408,7 @@ function run(core, end) {
 // ---- the run loop ----------------------------------------------------------------------------
 boot();
 let anchor = wallNs(); // wall time that emulated time 0 of this boot is held to
+let lastLoop = wallNs();
 let yieldAt = wallNs();
 for (;;) {
   if (resetPending) {
@@ -412,13 +419,20 @@ for (;;) {
     anchor = wallNs();
   }
   const core = mcu.core;
-  let allowed = wallNs() - anchor; // emulated time may not pass the wall clock
-  // A sleeping chip's clock moves straight to the wall clock's, or to its next timer alarm.
+  const now = wallNs();
+  let allowed = now - anchor; // emulated time may not pass the wall clock
+  // The host's bytes reach the device at the chip's present time, before any catching up.
+  serveHost();
+  // A sleeping chip's clock moves on to its next timer alarm, or towards the wall clock's, but at
+  // most CATCH_UP times as fast as the wall clock: a chip that fell behind and jumped straight to
+  // the wall clock would see a silence between two radar frames that the host never made (50 ms
+  // apart on the wall, 200 ms on the chip after a 150 ms lag: a stale-radar FAULT).
   if (core.waiting && clock.nanos < allowed) {
     const next = clock.nanosToNextAlarm;
-    clock.tick((next > 0 ? Math.min(allowed, clock.nanos + next) : allowed) - clock.nanos);
+    const ceiling = Math.min(allowed, clock.nanos + CATCH_UP * Math.max(now - lastLoop, 0) + 1000);
+    clock.tick((next > 0 ? Math.min(ceiling, clock.nanos + next) : ceiling) - clock.nanos);
   }
-  serveHost(); // the host's bytes reach the device at the chip's present time
+  lastLoop = now;
   if (!core.waiting && clock.nanos < allowed) {
     run(core, Math.min(allowed, clock.nanos + SLICE_NS));
     // Far behind after a long busy spell (formatting the flash, say): let the wall clock go, so
@@ -428,8 +442,10 @@ for (;;) {
   } else {
     // Asleep, or ahead of the wall clock: wait for the next alarm's time, the host's bytes or a
     // command (at most 5 ms, for the commands that come through Node's event loop).
+    // (Asleep and behind the wall clock, it catches up at CATCH_UP times the wall's pace: a short nap.)
     const next = clock.nanosToNextAlarm;
-    const untilNs = core.waiting ? (next > 0 ? clock.nanos + next : allowed + 5e6) - allowed : clock.nanos - allowed;
+    let untilNs = core.waiting ? (next > 0 ? clock.nanos + next : allowed + 5e6) - allowed : clock.nanos - allowed;
+    if (core.waiting && clock.nanos < allowed) untilNs = Math.min(next > 0 ? next : 1e6, 1e6) / CATCH_UP;
     if (untilNs > 20_000) Atomics.wait(ctrl, 2, Atomics.load(ctrl, 2), Math.min(untilNs / 1e6, 5));
   }
   // stdin commands arrive through Node's event loop: give it a turn now and then.
