@@ -391,19 +391,7 @@ def deploy(port: str, board: Board, built: Build, log) -> Deployed:
         listing = json.dumps({"board": board.name, "firmware": built.version, "files": files}, indent=1).encode()
         if on_board.get(MANIFEST) != hashlib.sha256(listing).hexdigest():  # nothing changed: no write
             transport.fs_writefile(MANIFEST, listing)
-        if on_board.get(maintenance.FLAG.lstrip("/")) is not None:
-            transport.fs_rmfile(maintenance.FLAG.lstrip("/"))
-        transport.exit_raw_repl()
-        transport.read_until(1, b">>> ", timeout=2)
-        transport.serial.write(b"\x04")  # soft reset from the friendly REPL: main.py runs
-        # Nothing is sent until the firmware's own boot HELLO: until its I/O backend turns Ctrl-C
-        # off, a 0x03 byte would interrupt main.py while it imports.
-        if board.link == "usb":
-            transport.serial.timeout = 0.05
-            try:
-                result.boot_hello = _wait_hello(transport.serial, BOOT_TIMEOUT) is not None
-            except (serial.SerialException, OSError):
-                result.boot_hello = False  # it reset: diagnose() finds out why
+        result.boot_hello = leave_maintenance(transport, board, on_board.get(maintenance.FLAG.lstrip("/")) is not None)
     except TransportError as exc:
         raise LinkError(f"mpremote lost the REPL on {port}: {exc}; run flash again") from None
     except (serial.SerialException, OSError) as exc:
@@ -415,6 +403,26 @@ def deploy(port: str, board: Board, built: Build, log) -> Deployed:
         except (serial.SerialException, OSError):
             pass
     return result
+
+
+def leave_maintenance(transport, board: Board, flagged: bool = True) -> bool:
+    """From the raw REPL: remove the maintenance flag (if `flagged`) and soft-reset, so main.py
+    starts the firmware. True when its boot HELLO came (USB link; always False on a UART link,
+    whose HELLO comes on the other port)."""
+    if flagged:
+        transport.fs_rmfile(maintenance.FLAG.lstrip("/"))
+    transport.exit_raw_repl()
+    transport.read_until(1, b">>> ", timeout=2)
+    transport.serial.write(b"\x04")  # soft reset from the friendly REPL: main.py runs
+    # Nothing is sent until the firmware's own boot HELLO: until its I/O backend turns Ctrl-C
+    # off, a 0x03 byte would interrupt main.py while it imports.
+    if board.link != "usb":
+        return False
+    transport.serial.timeout = 0.05
+    try:
+        return _wait_hello(transport.serial, BOOT_TIMEOUT) is not None
+    except (serial.SerialException, OSError):
+        return False  # it reset: diagnose() finds out why
 
 
 # -- 4. check the HELLO --------------------------------------------------------------------------
