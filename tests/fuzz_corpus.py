@@ -42,11 +42,13 @@ COUNT = 100_000
 HDR = schema.HEADER_LEN
 TARGETS_AT = HDR + schema.RADAR_TARGETS_AT  # byte offset of the first target record in a frame
 N_TARGETS_AT = HDR + schema.layout(schema.MESSAGES[schema.T_RADAR][1])[0]["n_targets"][0]
-# HANG stops the firmware's loop for seconds by design (fault injection): never planted, and never
-# made from another type (a CRC-valid one arriving by chance is as rare as any CRC-32 miss).
-HOST_TYPES = tuple(sorted(t for t in schema.MESSAGES if t < 0x80 and t != schema.T_HANG))
+# HANG stops the firmware's loop for seconds by design (fault injection) and LOCK_HEAP changes the
+# heap's rules: test requests, never planted, and never made from another type (a CRC-valid one
+# arriving by chance is as rare as any CRC-32 miss).
+TEST_REQUESTS = (schema.T_HANG, schema.T_LOCK_HEAP)
+HOST_TYPES = tuple(sorted(t for t in schema.MESSAGES if t < 0x80 and t not in TEST_REQUESTS))
 DEVICE_TYPES = tuple(sorted(t for t in schema.MESSAGES if t >= 0x80))
-UNKNOWN_TYPES = tuple(t for t in range(256) if t not in HOST_TYPES and t != schema.T_HANG)  # device ids are unknown to the firmware
+UNKNOWN_TYPES = tuple(t for t in range(256) if t not in HOST_TYPES and t not in TEST_REQUESTS)  # device ids are unknown to the firmware
 MIN_PAYLOAD = {t: schema.PAYLOAD_HEADER_LEN + schema.body_len(t) for t in HOST_TYPES}
 # Radar dominates real traffic; INFO_REQ starts a new session (counters reset), so it stays rare.
 TYPE_WEIGHTS = {schema.T_RADAR: 40, schema.T_DRIVER: 15, schema.T_PING: 8, schema.T_CONFIG_GET: 6,

@@ -184,7 +184,8 @@ def test_every_alert_and_status_field_is_what_the_firmware_holds(monkeypatch):
         "skipped_bytes": dec.skipped_bytes, "ttc_ms": threat.ttc_ms, "rx_ticks_us": status["rx_ticks_us"],
         "dm_flags": fw.dm.status, "dm_terminal": fw.dm.terminal, "reserved3": 0, "tx_dropped": fw.tx_dropped,
         "loop_faults": fw.faults, "bad_version": dec.bad_version, "bad_type": dec.bad_type,
-        "bad_length": dec.bad_length, "lost": dec.lost, "heap_bytes": 10_000}
+        "bad_length": dec.bad_length, "lost": dec.lost, "heap_bytes": 10_000, "heap_free": 0,
+        "heap_locked_frames": 0}
     assert dec.processed == 4 and fw.dm.status != 0  # INFO_REQ, the driver frame, two radar frames
 
 
@@ -220,3 +221,17 @@ def test_frame_times_past_2_to_the_31_wrap_like_ticks_and_still_alert():
     alerts_ = [m for m, _ in sent if m.name == "alert"]
     assert fw.faults == 0 and len(alerts_) == 2
     assert [m["t_ms"] for m in alerts_] == [(base + 50 * k) & ((1 << 30) - 1) for k in range(2)]
+
+
+def test_lock_heap_holds_the_lock_over_exactly_the_frames_asked_and_a_new_session_ends_it(monkeypatch):
+    calls = []
+    monkeypatch.setattr(tkfw.app, "heap_lock", lambda: calls.append("lock"))
+    monkeypatch.setattr(tkfw.app, "heap_unlock", lambda: calls.append("unlock") or 0)
+    frames = [codec.encode("info_req", 0), codec.encode("lock_heap", 1, frames=3)]
+    frames += [car_ahead(2 + k, k) for k in range(5)]
+    frames += [codec.encode("lock_heap", 7, frames=10), car_ahead(8, 5), codec.encode("info_req", 0)]
+    fw, sent = run_frames(frames)
+    statuses = [m for m, _ in sent if m.name == "status"]
+    assert [m["heap_locked_frames"] for m in statuses[:6]] == [1, 2, 3, 3, 3, 4]
+    assert calls == ["lock", "unlock", "lock", "unlock"]  # the second window ended by the new session
+    assert fw.lock_left == 0 and fw.faults == 0

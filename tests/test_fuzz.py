@@ -28,7 +28,7 @@ from tkfw.app import Firmware
 from tkfw.settings import SPEC
 
 HDR = schema.HEADER_LEN
-HOST_TYPES = sorted(MIN_PAYLOAD)  # all but HANG (fuzz_corpus: it stops the loop by design)
+HOST_TYPES = sorted(MIN_PAYLOAD)  # all but the test requests (fuzz_corpus.TEST_REQUESTS)
 DEVICE_TYPES = {t for t in schema.MESSAGES if t >= 0x80}
 # Idle bytes longer than any frame: a candidate still waiting for its length resolves (0x00 never
 # starts a header), so what the decoder has found is final.

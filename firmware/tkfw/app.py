@@ -29,7 +29,7 @@ Overload, without unbounded queues or blocking (issue 6):
 from struct import pack_into
 
 from tkfw import VERSION, alerts, schema
-from tkfw.compat import collect, const, mem_alloc, ticks_diff
+from tkfw.compat import collect, const, heap_lock, heap_unlock, mem_alloc, mem_free, ticks_diff
 from tkfw.dm import DriverMonitor
 from tkfw.settings import SPEC, Settings
 from tkfw.ttc import Threat
@@ -53,6 +53,7 @@ _DRIVER, _ = schema.layout(schema.MESSAGES[schema.T_DRIVER][1])
 _B_DRIVER_FLAGS = _HDR + _DRIVER["flags"][0]
 _W_DRIVER_T = _word(_DRIVER["t_ms"][0])
 _W_HANG_MS = _word(schema.layout(schema.MESSAGES[schema.T_HANG][1])[0]["ms"][0])
+_W_LOCK_FRAMES = _word(schema.layout(schema.MESSAGES[schema.T_LOCK_HEAP][1])[0]["frames"][0])
 _W_PING_TOKEN = _word(schema.layout(schema.MESSAGES[schema.T_PING][1])[0]["token"][0])
 _CFG_SET, _ = schema.layout(schema.MESSAGES[schema.T_CONFIG_SET][1])
 _B_CFG_KEY = _HDR + _CFG_SET["key"][0]
@@ -93,6 +94,7 @@ class Firmware:
         self.faults = 0
         self.tx_dropped = 0
         self.alert_pending = False  # an ALERT could not be written: send the current one again
+        self.lock_left = 0  # radar frames still to process with the heap locked (LOCK_HEAP)
         self.last_proc_us = 0
         # The replies sent on every frame are packed in one call (tkfw.wire Encoder.packing).
         self._alert_fmt, self._alert_len = self.enc.packing(schema.T_ALERT)
@@ -112,6 +114,8 @@ class Firmware:
         self.radar_fault = False
         self._heap_due = 0  # STATUS replies until heap_bytes is measured again: now
         self._heap_bytes = 0
+        self._heap_free = 0
+        self.locked_frames = 0  # radar frames processed with the heap locked, this drive
 
     # -- input -------------------------------------------------------------------------------
     def poll(self, timeout_us=_POLL_US):
@@ -154,12 +158,17 @@ class Firmware:
             self._write(buf, dec.frame_len)
         elif msg_type == schema.T_PING:
             self._send_pong(words[_W_PING_TOKEN], rx_ticks)
+        elif msg_type == schema.T_LOCK_HEAP:
+            if not self.lock_left:
+                heap_lock()
+            self.lock_left = max(words[_W_LOCK_FRAMES], 1)
         elif msg_type == schema.T_HANG:
             dec.processed += 1
             dec.consume()
             self._hang(words[_W_HANG_MS])
             return
         elif msg_type == schema.T_INFO_REQ:
+            self.unlock_heap()  # a new session ends a heap lock
             dec.reset_counters()  # a new session: the host restarts its seq series
             dec.expect_seq = (seq + 1) & 0xFFFF
             self.new_drive()
@@ -220,8 +229,20 @@ class Firmware:
         # history, the STATUS). proc_us covers the whole frame, the ALERT's only its decision.
         threat.track(words, _W_TARGETS, count, settings, t_ms)
         self.last_proc_us = ticks_diff(self.ticks_us(), rx_ticks)
+        if self.lock_left:
+            self.locked_frames += 1  # counted before the STATUS that reports it
+            if self.lock_left == 1:
+                self.unlock_heap()
+            else:
+                self.lock_left -= 1
         self._send_status(seq, rx_ticks)
         dec.consume()
+
+    def unlock_heap(self):
+        """End a LOCK_HEAP window (its frames done, a new session, or an allocation that failed)."""
+        if self.lock_left:
+            self.lock_left = 0
+            heap_unlock()
 
     def _hang(self, ms):
         """Fault injection: stop serving for `ms` (at most schema.HANG_MAX_MS), as a loop stuck in a
@@ -299,6 +320,7 @@ class Firmware:
         due = self._heap_due - 1
         if due < 0:  # a fresh measurement (schema.HEAP_SAMPLE_EVERY: it walks the whole heap)
             self._heap_bytes = mem_alloc()
+            self._heap_free = mem_free()
             due = schema.HEAP_SAMPLE_EVERY - 1
         self._heap_due = due
         # Fields in schema order (T_STATUS); tests/test_alert_path.py decodes every one.
@@ -306,7 +328,7 @@ class Firmware:
                   seq, self.arbiter.level, self.arbiter.cause, self.last_proc_us, dec.processed,
                   dec.dropped, dec.rejected, dec.bad_crc, dec.skipped_bytes, self.threat.ttc_ms, rx_ticks,
                   self.dm.status, self.dm.terminal, 0, self.tx_dropped, self.faults, dec.bad_version,
-                  dec.bad_type, dec.bad_length, dec.lost, self._heap_bytes)
+                  dec.bad_type, dec.bad_length, dec.lost, self._heap_bytes, self._heap_free, self.locked_frames)
         self._write(enc.buf, enc.finish(self._status_len))
 
     def _send_pong(self, token, rx_ticks):
@@ -356,6 +378,7 @@ def run(io, board_name):
             fw.check_inputs()
             io.service()
         except Exception as exc:  # noqa: BLE001 - the loop must outlive any bug
+            fw.unlock_heap()  # first: an allocation under LOCK_HEAP lands here, and logging allocates
             fw.faults += 1
             fw.dec.fill = 0
             fw.dec.frame_len = 0

@@ -16,11 +16,25 @@ except ImportError:  # CPython
 
 
 try:
-    from gc import collect, mem_alloc  # heap bytes in use: reported in STATUS
+    from gc import collect, mem_alloc, mem_free  # heap bytes in use and free: reported in STATUS
 except ImportError:  # CPython
     from gc import collect
 
     def mem_alloc() -> int:  # as gc.mem_alloc (the checker would infer the literal 0)
+        return 0
+
+    def mem_free() -> int:
+        return 0
+
+
+try:
+    from micropython import heap_lock, heap_unlock  # pyright: ignore[reportAssignmentType]
+except ImportError:  # CPython: nothing to lock
+
+    def heap_lock():
+        pass
+
+    def heap_unlock() -> int:
         return 0
 
 

@@ -49,6 +49,7 @@ T_INFO_REQ = const(0x06)  # ask for a HELLO; starts a new session (counters and 
 T_STATUS_REQ = const(0x07)
 T_ECHO = const(0x08)  # the device writes the whole frame back byte for byte: the transport's floor
 T_HANG = const(0x09)  # fault injection: the main loop stops (a stuck board; the watchdog's test)
+T_LOCK_HEAP = const(0x0A)  # the next radar frames with micropython.heap_lock held: proof of no allocation
 T_HELLO = const(0x81)
 T_ALERT = const(0x82)
 T_STATUS = const(0x83)
@@ -87,6 +88,11 @@ MESSAGES = {
     T_ECHO: ("echo", ()),  # any bytes may follow the payload header; all come back unchanged
     T_HANG: ("hang", (
         ("ms", "I", "ms the main loop stops serving (no outputs, no watchdog feed), at most HANG_MAX_MS"),
+    )),
+    T_LOCK_HEAP: ("lock_heap", (
+        ("frames", "I", "radar frames to process with the heap locked (micropython.heap_lock); an allocation "
+                        "meanwhile raises MemoryError, which unlocks and counts in loop_faults; a new session "
+                        "(INFO_REQ) unlocks too"),
     )),
     T_HELLO: ("hello", (
         ("fw_version", "16s", "firmware version, ASCII"),
@@ -136,6 +142,8 @@ MESSAGES = {
                             "and every HEAP_SAMPLE_EVERY-th (16) after it, the last measurement in between; "
                             "in reply to STATUS_REQ measured then, after a gc.collect (the live heap), "
                             "and the count restarts"),
+        ("heap_free", "I", "bytes of heap free (gc.mem_free), measured with heap_bytes"),
+        ("heap_locked_frames", "I", "radar frames processed this session with the heap locked (LOCK_HEAP)"),
     )),
     T_PONG: ("pong", (
         ("token", "I", "the PING token"),
