@@ -66,11 +66,11 @@ def test_the_bench_gives_the_sim_board_a_cpu_of_its_own_and_the_host_the_rest(de
     before = os.sched_getaffinity(0)
     board_pid = device.sim._proc.pid
     try:
-        said = bench.pin_board_and_host(device)
+        said = bench.pin_board_and_host(device.sim)
         board = {frozenset(os.sched_getaffinity(int(tid))) for tid in os.listdir(f"/proc/{board_pid}/task")}
         assert board == {frozenset({max(before)})}, board  # every thread: the VM and its pty workers
         assert os.sched_getaffinity(0) == before - {max(before)}
-        assert said == f"sim board pinned to CPU {max(before)}, host to CPU {','.join(map(str, sorted(before - {max(before)})))}"
+        assert said == f"simulated board pinned to CPU {max(before)}, host to CPU {','.join(map(str, sorted(before - {max(before)})))}"
         assert device.start_session().board == "sim"  # still answers
     finally:
         pin_threads(os.getpid(), before)

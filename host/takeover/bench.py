@@ -44,7 +44,7 @@ import numpy as np
 from tkfw import schema
 from tkfw.settings import Settings
 
-from takeover import codec
+from takeover import codec, ports
 from takeover import scenario as scenarios
 from takeover import timing
 from takeover.device import Device
@@ -52,6 +52,8 @@ from takeover.errors import LinkError
 from takeover.faults import Faults
 from takeover.runner import DRIVER_ATTENTIVE, PING_COUNT, PING_COUNT_END, Pace, run_scenario
 from takeover.nodeboard import pin_threads
+from takeover import bench_stages
+from takeover.picoemu import PicoEmu
 
 TARGET_COUNTS = (1, 8, 16, 32, 64)
 FRAMES = 1040  # heap measured from frame 16 to frame 1024: over 1008 frames
@@ -76,8 +78,10 @@ def _targets(n: int, k: int, near_mm: int = 150_000) -> list[dict]:
     return out
 
 
-def processing(dev: Device, frames: int = FRAMES) -> list[dict]:
-    rows = []
+def processing(dev: Device, frames: int = FRAMES, rows: list | None = None) -> list[dict]:
+    """Per target count: proc_us p50/p99 and heap per frame (module docstring). Rows are appended
+    to `rows` as each size completes, so a board that stops answering keeps what was measured."""
+    rows = [] if rows is None else rows
     for n in TARGET_COUNTS:
         dev.start_session()
         dev.send("driver", t_ms=0, flags=DRIVER_ATTENTIVE)
@@ -88,7 +92,7 @@ def processing(dev: Device, frames: int = FRAMES) -> list[dict]:
             seq, _ = dev.send("radar", targets=_targets(n, k), t_ms=50 * k, ego_speed=20_000)
             status = dev.wait_for("status", 2.0, match=lambda m, s=seq: m["frame_seq"] == s)
             if status is None:
-                raise RuntimeError(f"no STATUS for a {n}-target frame")
+                raise LinkError(f"no STATUS for {n}-target frame {k} from {dev.port} within 2 s")
             procs.append(status["proc_us"])
             heaps.append(status["heap_bytes"])
         # heap_bytes is measured on the session's first STATUS and every HEAP_SAMPLE_EVERY-th
@@ -96,7 +100,10 @@ def processing(dev: Device, frames: int = FRAMES) -> list[dict]:
         fresh = [k for k in range(0, frames, schema.HEAP_SAMPLE_EVERY) if k >= 10]
         if len(fresh) < 2:
             raise ValueError(f"need at least {10 + 2 * schema.HEAP_SAMPLE_EVERY} frames per size, got {frames}")
-        live = dev.status()["heap_bytes"]  # after a gc.collect on the board: the live heap
+        final = dev.status()  # after a gc.collect on the board: the live heap
+        if final is None:
+            raise LinkError(f"no STATUS from {dev.port} after the {n}-target frames")
+        live = final["heap_bytes"]
         rows.append({"targets": n, "p50_us": float(np.percentile(procs, 50)), "p99_us": float(np.percentile(procs, 99)),
                      "heap_bytes_per_frame": (heaps[fresh[-1]] - heaps[fresh[0]]) / (fresh[-1] - fresh[0]),
                      "heap_frames": fresh[-1] - fresh[0], "heap_peak": live})
@@ -109,9 +116,13 @@ def processing(dev: Device, frames: int = FRAMES) -> list[dict]:
     return rows
 
 
-def latency(dev: Device, cycles: int = CYCLES) -> list[dict]:
-    """Alert latency against the echo floor, one dict per LATENCY_CASES entry (module docstring)."""
-    return [_latency_case(dev, case, n, cycles) for case, n in LATENCY_CASES]
+def latency(dev: Device, cycles: int = CYCLES, rows: list | None = None) -> list[dict]:
+    """Alert latency against the echo floor, one dict per LATENCY_CASES entry (module docstring),
+    appended to `rows` as each case completes."""
+    rows = [] if rows is None else rows
+    for case, n in LATENCY_CASES:
+        rows.append(_latency_case(dev, case, n, cycles))
+    return rows
 
 
 def _latency_case(dev: Device, case: str, n_targets: int, cycles: int) -> dict:
@@ -165,8 +176,11 @@ def _latency_case(dev: Device, case: str, n_targets: int, cycles: int) -> dict:
     alert = timing.stats_us([(msg.t_ns - t_ns) / 1000 for t_ns, msg in stamps])
     echo_floor = timing.stats_us(floor)
     echo_floor["frame_bytes"] = len(codec.encode("echo", 0, tail=tail))
+    # The ALERT's proc_us: the board's own time from the frame's receipt to the ALERT written (the
+    # decision; the track update and STATUS come after it), on the board's clock.
+    decision = timing.stats_us([msg["proc_us"] for _, msg in stamps])
     return {"case": case, "targets": n_targets, "cycles": cycles, "gap_ms": period_ms / 2,
-            "radar_period_ms": period_ms, "alert": alert, "floor": echo_floor,
+            "radar_period_ms": period_ms, "alert": alert, "floor": echo_floor, "decision_us": decision,
             "ratio": timing.versus_floor(alert, echo_floor),
             "split_p50_us": {k: timing.stats_us(v)["p50"] for k, v in parts.items()},
             "frame_to_status": timing.stats_us(to_status), "clock": fit.describe()}
@@ -182,56 +196,106 @@ def _sleep_until(due_ns: int) -> int:
     return time.perf_counter_ns()
 
 
-def floods(dev: Device, seconds: float = 3.0) -> list[dict]:
+def floods(dev: Device, seconds: float = 3.0, rows: list | None = None) -> list[dict]:
+    """The 64-target case at increasing multiples of 20 Hz, appended to `rows` as each completes.
+    A run whose final STATUS never came is recorded as not accounted for."""
     scn = scenarios.parse(BUSY_ROAD.read_text(), BUSY_ROAD.name)
     scn.duration_s = seconds
-    rows = []
+    rows = [] if rows is None else rows
     for n in FLOODS:
         run = run_scenario(dev, scn, Pace(), faults=Faults(flood=n), measure_link=False)
         f = run.frames
+        counted = None if f["processed"] is None else f["processed"] + f["dropped"] + f["rejected"]
         rows.append({"rate_hz": 20 * n, "sent": f["sent"], "dropped": f["dropped"],
-                     "accounted": f["processed"] + f["dropped"] + f["rejected"] == f["sent"],
-                     "frame_to_status": run.frame_latency_us})
+                     "accounted": counted == f["sent"], "frame_to_status": run.frame_latency_us})
     return rows
 
 
-def pin_board_and_host(dev: Device) -> str:
+def heap_locked(dev: Device, frames: int = FRAMES - 40, n_targets: int = 64, rows: list | None = None) -> dict:
+    """`frames` radar frames (and driver frames at 10 Hz) with micropython.heap_lock held on the
+    board (LOCK_HEAP): any allocation would raise MemoryError there, counted in loop_faults."""
+    dev.start_session()
+    dev.send("lock_heap", frames=frames)
+    for k in range(frames):
+        if k % 2 == 0:
+            dev.send("driver", t_ms=50 * k, flags=DRIVER_ATTENTIVE)
+        seq, _ = dev.send("radar", targets=_targets(n_targets, k), t_ms=50 * k, ego_speed=20_000)
+        if dev.wait_for("status", 2.0, match=lambda m, s=seq: m["frame_seq"] == s) is None:
+            raise LinkError(f"no STATUS for locked frame {k} from {dev.port} within 2 s")
+    status = dev.status()
+    if status is None:
+        raise LinkError(f"no STATUS from {dev.port} after the heap-locked frames")
+    return {"frames": frames, "targets": n_targets, "locked_frames": status.fields.get("heap_locked_frames"),
+            "loop_faults": status["loop_faults"],
+            "held": status.fields.get("heap_locked_frames") == frames and status["loop_faults"] == 0}
+
+
+def pin_board_and_host(board) -> str:
     """On the simulated board with two or more CPUs: the board's threads on the last CPU, this
     process on the others, as on a real bench where the board computes on a chip of its own.
     Unpinned on a 2-core machine, the VM going on with a frame's bookkeeping after its ALERT
     competes with the host reading that ALERT (measured: 64-target downlink p50 ~540 us unpinned,
     ~200 us pinned; docs/performance.md). Returns what was done, for the report."""
-    if dev.sim is None:
+    if board is None:
         return "not pinned (a real board computes on its own chip)"
     cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     if len(cpus) < 2:
         return "not pinned (fewer than 2 CPUs, or an OS without CPU affinity)"
     board_cpu, host_cpus = cpus[-1], set(cpus[:-1])
-    if not (dev.sim.pin({board_cpu}) and pin_threads(os.getpid(), host_cpus)):
+    if not (board.pin({board_cpu}) and pin_threads(os.getpid(), host_cpus)):
         return "not pinned (the OS refused)"
-    return f"sim board pinned to CPU {board_cpu}, host to CPU {','.join(map(str, sorted(host_cpus)))}"
+    return f"{board.what} pinned to CPU {board_cpu}, host to CPU {','.join(map(str, sorted(host_cpus)))}"
 
 
-def run_bench(port: str = "sim", board: str = "sim", pin: bool = True) -> dict:
+def run_bench(port: str = "sim", board: str = "sim", pin: bool = True, stage_stamps: bool = True,
+              log=print) -> dict:
+    """Every figure; a phase that fails (a board that stops answering) is recorded in `errors`
+    with what it had measured, and the phases after it still run. On an emulated Pico, the stage
+    stamps too (takeover.bench_stages), once the link is closed: they go through the REPL."""
     started = time.time()
     affinity = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    result: dict = {"port": port, "errors": []}
+    opened = ports.start(port, board)  # the board outlives the Device: the stage stamps need it after
     try:
-        with Device(port, board=board) as dev:
-            pinning = pin_board_and_host(dev) if pin else "not pinned (--no-pin)"
+        with Device(opened.path, board=board) as dev:
+            pinning = pin_board_and_host(opened.board) if pin else "not pinned (--no-pin)"
             hello = dev.start_session()
-            boot_heap = dev.status()["heap_bytes"]  # firmware loaded, objects made, one session started
-            result = {"heap_after_boot_bytes": boot_heap, "port": port, "board": hello.board,
-                      "firmware": hello.fw_version, "pinning": pinning,
-                      "machine": f"{platform.node()}: {platform.machine()}, {os.cpu_count() or 1} cores, "
-                                 f"Python {platform.python_version()}",
-                      "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                      "processing": processing(dev), "latency": latency(dev), "floods": floods(dev)}
+            boot = dev.status()  # firmware loaded, objects made, one session started; collected first
+            result.update({"heap_after_boot_bytes": boot["heap_bytes"] if boot else None,
+                           "heap_free_after_boot_bytes": boot.fields.get("heap_free") if boot else None,
+                           "board": hello.board, "firmware": hello.fw_version, "pinning": pinning,
+                           "machine": f"{platform.node()}: {platform.machine()}, {os.cpu_count() or 1} cores, "
+                                      f"Python {platform.python_version()}",
+                           "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())})
+            for name, phase in (("processing", processing), ("latency", latency), ("heap_lock", heap_locked),
+                                ("floods", floods)):
+                log(f"bench: {name} ...")
+                rows: list = []
+                try:
+                    result[name] = phase(dev, rows=rows)
+                except (LinkError, RuntimeError) as exc:
+                    result[name] = rows or None
+                    result["errors"].append(f"{name}: {exc}")
+                    log(f"bench: {name} cut short: {exc}")
+                    try:
+                        dev.start_session(timeout=30.0)  # the next phase, on a board that answers again
+                    except LinkError:
+                        break
+        if stage_stamps and isinstance(opened.board, PicoEmu):
+            log("bench: stage stamps ...")
+            try:
+                result["stages"] = bench_stages.measure(opened.path, opened.board.board, log=lambda text: None)
+            except (LinkError, RuntimeError) as exc:
+                result["errors"].append(f"stages: {exc}")
+    except LinkError as exc:
+        result["errors"].append(str(exc))
     finally:
+        opened.close()
         if affinity is not None:
             pin_threads(os.getpid(), affinity)  # this process as it was (a test session goes on)
     result["firmware_heap_bytes"] = _firmware_heap()
-    peaks = [r["heap_peak"] for r in result["processing"] if "heap_peak" in r]
-    result["heap_peak_bytes"] = max(peaks)
+    peaks = [r["heap_peak"] for r in result.get("processing") or [] if "heap_peak" in r]
+    result["heap_peak_bytes"] = max(peaks) if peaks else None
     result["pico_heap_budget_bytes"] = PICO_HEAP_BUDGET
     result["seconds"] = round(time.time() - started, 1)
     return result
@@ -250,48 +314,120 @@ def _firmware_heap() -> int | None:
 
 
 def table(result: dict) -> str:
-    lines = [f"Board {result['board']} on {result['port']}, firmware {result['firmware']}; host {result['machine']}; "
-             f"{result.get('pinning', 'not pinned')}; {result['date']}.", "",
-             "| targets per frame | processing p50 | p99 | linear fit | heap per frame |", "|---|---|---|---|---|"]
-    for r in result["processing"]:
+    lines = [f"Board {result.get('board', '?')} on {result['port']}, firmware {result.get('firmware', '?')}; host "
+             f"{result.get('machine', '?')}; {result.get('pinning', 'not pinned')}; {result.get('date', '?')}."]
+    for error in result.get("errors") or []:
+        lines.append(f"**Cut short:** {error} (what was measured before is below).")
+    lines += ["", "| targets per frame | processing p50 | p99 | linear fit | heap per frame |", "|---|---|---|---|---|"]
+    for r in result.get("processing") or []:
         if "fit" in r:
             fit = r["fit"]
             lines.append(f"| fit | {fit['fixed_us']:.0f} us + {fit['per_target_us']:.1f} us/target | | max "
                          f"deviation {fit['max_deviation_pct']:.0f} % | |")
             continue
-        lines.append(f"| {r['targets']} | {r['p50_us']:.0f} us | {r['p99_us']:.0f} us | {r['linear_fit_us']:.0f} us | "
+        lines.append(f"| {r['targets']} | {r['p50_us']:.0f} us | {r['p99_us']:.0f} us | "
+                     f"{_fmt_us(r.get('linear_fit_us'))} | "
                      f"{r['heap_bytes_per_frame']:.1f} B (over {r.get('heap_frames', '?')} frames) |")
+    latency_rows = result.get("latency") or []
     lines += ["", "| case | alert latency p50 / p99 (n alerts) | floor: echo of the same frame size, interleaved, "
-                  "p50 / p99 | ratio p50 / p99 | split p50 (uplink / device / downlink) |", "|---|---|---|---|---|"]
-    for r in result["latency"]:
+                  "p50 / p99 | ratio p50 / p99 | split p50 (uplink / device / downlink) | ALERT decision on the "
+                  "board p50 / p99 |", "|---|---|---|---|---|---|"]
+    for r in latency_rows:
         a, f, q, sp = r["alert"], r["floor"], r["ratio"], r["split_p50_us"]
+        d = r.get("decision_us") or {}
         lines.append(f"| {r['case']} | {a['p50']:.0f} / {a['p99']:.0f} us (n={a['n']}) | {f['p50']:.0f} / {f['p99']:.0f} us "
                      f"({f['frame_bytes']} B, n={f['n']}) | {q['p50']} / {q['p99']} | {sp['uplink']:.0f} / "
-                     f"{sp['device']:.0f} / {sp['downlink']:.0f} us |")
-    first = result["latency"][0]
-    lines += ["", f"Alert latency: host write of a radar frame to host read of the ALERT it caused, over "
-              f"{first['cycles']} cycles a case (a new session, an attentive driver, then radar frames "
-              f"{first['radar_period_ms']} ms apart with a target {NEAR_MM / 1000:g} m ahead closing at "
-              f"{EGO_MM_S / 1000:g} m/s: NOTICE, then EMERGENCY once confirmed). Floor: an ECHO of the same "
-              f"frame size sent {first['gap_ms']:g} ms after each radar frame in the same cycles, so both see "
-              f"the same cadence and an idle board."]
+                     f"{sp['device']:.0f} / {sp['downlink']:.0f} us | {_fmt_us(d.get('p50'))} / {_fmt_us(d.get('p99'))} |")
+    if latency_rows:
+        first = latency_rows[0]
+        lines += ["", f"Alert latency: host write of a radar frame to host read of the ALERT it caused, over "
+                  f"{first['cycles']} cycles a case (a new session, an attentive driver, then radar frames "
+                  f"{first['radar_period_ms']} ms apart with a target {NEAR_MM / 1000:g} m ahead closing at "
+                  f"{EGO_MM_S / 1000:g} m/s: NOTICE, then EMERGENCY once confirmed). Floor: an ECHO of the same "
+                  f"frame size sent {first['gap_ms']:g} ms after each radar frame in the same cycles, so both see "
+                  f"the same cadence and an idle board. ALERT decision: the ALERT's own proc_us, the board's time "
+                  f"from the frame's receipt to the ALERT written."]
+    locked = result.get("heap_lock")
+    if locked:
+        lines += ["", f"Heap locked (micropython.heap_lock, LOCK_HEAP) over {locked['frames']} frames of "
+                  f"{locked['targets']} targets with driver frames between: "
+                  + ("held, nothing allocated" if locked["held"] else
+                     f"BROKEN: {locked['locked_frames']} frames locked, {locked['loop_faults']} loop faults") + "."]
     lines += ["", "| radar rate (64 targets) | frames sent | dropped | frame to STATUS p50 / p99 | accounted |",
               "|---|---|---|---|---|"]
-    for r in result["floods"]:
+    for r in result.get("floods") or []:
         fl = r["frame_to_status"]
-        lines.append(f"| {r['rate_hz']} Hz | {r['sent']} | {r['dropped']} | {fl['p50']:.0f} / {fl['p99']:.0f} us | "
-                     f"{'yes' if r['accounted'] else 'NO'} |")
-    no_drop = [r["rate_hz"] for r in result["floods"] if r["dropped"] == 0]
-    lines += ["", f"Highest rate with nothing dropped: {max(no_drop) if no_drop else '-'} Hz. Heap in use "
-              f"of the firmware itself (imported from source, objects made, a session started) "
-              f"{(result.get('firmware_heap_bytes') or 0) / 1024:.1f} KB against a Pico's "
-              f"~{result['pico_heap_budget_bytes'] // 1024} KB free: margin "
-              f"{(result['pico_heap_budget_bytes'] - (result.get('firmware_heap_bytes') or 0)) / 1024:.1f} KB. "
-              f"The WebAssembly VM's gc.collect frees nothing (measured), so that is everything the firmware "
-              f"allocated, an upper bound of its live heap. The whole sim board (with its own flash file system "
-              f"and console bridge) had allocated {result['heap_after_boot_bytes'] / 1024:.1f} KB after boot and "
-              f"{result['heap_peak_bytes'] / 1024:.1f} KB by the end of the bench, 0 B of it per frame."]
+        lines.append(f"| {r['rate_hz']} Hz | {r['sent']} | {r['dropped']} | {_fmt_us(fl['p50'])} / "
+                     f"{_fmt_us(fl['p99'])} | {'yes' if r['accounted'] else 'NO'} |")
+    no_drop = [r["rate_hz"] for r in result.get("floods") or [] if r["dropped"] == 0]
+    lines += ["", f"Highest rate with nothing dropped: {max(no_drop) if no_drop else '-'} Hz."]
+    if result.get("board") == "sim":
+        lines[-1] += (
+            f" Heap in use of the firmware itself (imported from source, objects made, a session started) "
+            f"{(result.get('firmware_heap_bytes') or 0) / 1024:.1f} KB against a Pico's "
+            f"~{result['pico_heap_budget_bytes'] // 1024} KB free: margin "
+            f"{(result['pico_heap_budget_bytes'] - (result.get('firmware_heap_bytes') or 0)) / 1024:.1f} KB. "
+            f"The WebAssembly VM's gc.collect frees nothing (measured), so that is everything the firmware "
+            f"allocated, an upper bound of its live heap. The whole sim board (with its own flash file system "
+            f"and console bridge) had allocated {(result.get('heap_after_boot_bytes') or 0) / 1024:.1f} KB after "
+            f"boot and {(result.get('heap_peak_bytes') or 0) / 1024:.1f} KB by the end of the bench, 0 B of it per "
+            f"frame.")
+    elif result.get("heap_after_boot_bytes") is not None:
+        free = result.get("heap_free_after_boot_bytes") or 0
+        lines[-1] += (f" Heap after start-up (gc.collect, then gc.mem_alloc / gc.mem_free on the board): "
+                      f"{result['heap_after_boot_bytes'] / 1024:.1f} KB in use, {free / 1024:.1f} KB free of "
+                      f"{(result['heap_after_boot_bytes'] + free) / 1024:.1f} KB; "
+                      f"{(result.get('heap_peak_bytes') or 0) / 1024:.1f} KB in use at the most, after the bench's "
+                      f"sessions.")
     return "\n".join(lines)
+
+
+def _fmt_us(value) -> str:
+    return "-" if value is None else f"{value:.0f} us"
+
+
+# The targets of the firmware on an RP2040 at 125 MHz (docs/performance.md, "On an RP2040").
+CHIP_TARGETS_US = {"frame_1": 1000, "frame_64": 4000, "decision": 1000}
+
+
+def chip_table(result: dict) -> str:
+    """The figures that count on a chip, each against its target, on the chip's own clock."""
+    by_n = {r["targets"]: r for r in result.get("processing") or [] if "targets" in r}
+    lat = result.get("latency") or []
+
+    def verdict(value, target):
+        return "-" if value is None else ("met" if value <= target else "NOT met")
+
+    rows = ["| figure (chip clock) | target | measured | |", "|---|---|---|---|"]
+    for n, key in ((1, "frame_1"), (64, "frame_64")):
+        p50 = by_n.get(n, {}).get("p50_us")
+        rows.append(f"| processing, {n}-target frame, p50 | at most {CHIP_TARGETS_US[key] / 1000:g} ms | "
+                    f"{_fmt_us(p50)} | {verdict(p50, CHIP_TARGETS_US[key])} |")
+    for r in lat:
+        d = (r.get("decision_us") or {}).get("p50")
+        rows.append(f"| ALERT decision (receipt to ALERT written), {r['case']}, p50 | at most "
+                    f"{CHIP_TARGETS_US['decision'] / 1000:g} ms | {_fmt_us(d)} | {verdict(d, CHIP_TARGETS_US['decision'])} |")
+    heaps = [r["heap_bytes_per_frame"] for r in by_n.values()]
+    frames = min((r.get("heap_frames") or 0 for r in by_n.values()), default=0)
+    rows.append(f"| heap per frame (rp2 port's GC), every target count | 0 B | "
+                f"{max(heaps):.1f} B over {frames} frames each | {'met' if heaps and max(heaps) == 0 else 'NOT met'} |"
+                if heaps else "| heap per frame | 0 B | - | - |")
+    locked = result.get("heap_lock")
+    if locked:
+        rows.append(f"| micropython.heap_lock held | {locked['frames']} frames | {locked['locked_frames']} frames, "
+                    f"{locked['loop_faults']} loop faults | {'met' if locked['held'] else 'NOT met'} |")
+    stages = result.get("stages") or []
+    if stages:
+        names = [k for k in stages[0]["stages"] if k != "whole_frame"]
+        rows += ["", "Where a frame's time goes (stage stamps on the chip's clock, mean over "
+                 f"{bench_stages.REPEAT} frames; STATUS includes a gc.mem_alloc heap walk, which the running "
+                 f"firmware does on every {schema.HEAP_SAMPLE_EVERY}th STATUS only):", "",
+                 "| targets | " + " | ".join(names) + " | firmware's own proc_us p50 |",
+                 "|---" * (len(names) + 2) + "|"]
+        for st in stages:
+            rows.append(f"| {st['targets']} | " + " | ".join(f"{st['stages'][k]:.0f} us" for k in names)
+                        + f" | {st['proc_us_p50']} us |")
+    return "\n".join(rows)
 
 
 def plot(result: dict, path: Path) -> None:
@@ -327,10 +463,18 @@ def plot(result: dict, path: Path) -> None:
 
 
 def update_docs(result: dict, command: str, path: Path = DOCS) -> None:
+    """The simulated board's table goes in the `bench` section, an emulated or real Pico's in
+    `bench-rp2040`, with the chip figures against their targets first."""
+    if result.get("board") == "sim":
+        section, body = "bench", table(result) + "\n\n![benchmark](img/bench.png)"
+    else:
+        section = "bench-rp2040"
+        body = chip_table(result) + "\n\nThe whole bench on the same board:\n\n" + table(result) + \
+            "\n\n![benchmark on the RP2040](img/bench-rp2040.png)"
+    body = f"Produced by `{command}` ({result['seconds']} s):\n\n" + body
     text = path.read_text()
-    body = f"Produced by `{command}` ({result['seconds']} s):\n\n" + table(result) + "\n\n![benchmark](img/bench.png)"
-    new = re.sub(r"(<!-- generated: bench -->\n).*?(<!-- end: bench -->)", lambda m: m.group(1) + body + "\n" + m.group(2),
-                 text, flags=re.S)
+    new = re.sub(rf"(<!-- generated: {section} -->\n).*?(<!-- end: {section} -->)",
+                 lambda m: m.group(1) + body + "\n" + m.group(2), text, flags=re.S)
     path.write_text(new)
 
 
@@ -338,11 +482,17 @@ def main(port: str, board: str, out: Path, docs: bool, command: str, pin: bool =
     out.mkdir(parents=True, exist_ok=True)
     result = run_bench(port, board, pin)
     (out / "bench.json").write_text(json.dumps(result, indent=2) + "\n")
-    plot(result, out / "bench.png")
+    if result.get("processing") and result.get("latency"):
+        plot(result, out / "bench.png")
+    if result.get("board") not in (None, "sim"):
+        print(chip_table(result) + "\n")
     print(table(result))
+    if result["errors"]:
+        print(f"\nbench cut short ({len(result['errors'])} phase(s)); what was measured is in {out / 'bench.json'}")
     if docs:
-        img = DOCS.parent / "img" / "bench.png"
-        plot(result, img)
+        img = DOCS.parent / "img" / ("bench.png" if result.get("board") == "sim" else "bench-rp2040.png")
+        if result.get("processing") and result.get("latency"):
+            plot(result, img)
         update_docs(result, command)
         print(f"\nwrote {DOCS} and {img}")
-    return 0
+    return 1 if result["errors"] else 0

@@ -39,8 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="stream scenarios to a board and judge its alerts")
     run.add_argument("scenario", nargs="+", help="built-in scenario name or path of a .toml file")
     run.add_argument("--port", default="sim",
-                     help="'sim' (default: start a simulated board), a device such as /dev/ttyACM0, "
-                          "or any pyserial URL (rfc2217://host:port)")
+                     help="'sim' (default: start a simulated board), 'pico-emu[:NAME]' (start an emulated "
+                          "Pico, flashed first if needed), a device such as /dev/ttyACM0, or any pyserial URL "
+                          "(rfc2217://host:port)")
     run.add_argument("--board", default="sim", help="board definition for --port sim (boards/NAME.py)")
     pace = run.add_mutually_exclusive_group()
     pace.add_argument("--speed", type=float, default=1.0,
@@ -108,7 +109,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="demo", metavar="DIR",
                       help="folder for demo-su7.png, demo-su7.gif and demo.json (default ./demo)")
 
-    sim = sub.add_parser("sim", help="start a simulated board; prints its port, then its output events")
+    sim = sub.add_parser("sim", help="start a simulated (or emulated) board; prints its port, then its output events")
+    sim.add_argument("--port", default="sim", help="sim (the default), or pico-emu[:NAME] for an emulated Pico, "
+                                                   "flashed with this checkout's firmware if it lacks it")
     sim.add_argument("--board", default="sim")
 
     sub.add_parser("ports", help="list serial ports; mark Raspberry Pi boards and whether they run MicroPython")
@@ -116,8 +119,9 @@ def _parser() -> argparse.ArgumentParser:
     flash = sub.add_parser("flash", help="compile the firmware, copy what changed to a board, start it and "
                                          "check its HELLO (docs/boards.md)")
     flash.add_argument("--port", required=True,
-                       help="the board's serial port (/dev/ttyACM0, COM3: see `takeover ports`), or 'sim' "
-                            "(a simulated board with an empty flash, started for the command)")
+                       help="the board's serial port (/dev/ttyACM0, COM3: see `takeover ports`), 'sim' "
+                            "(a simulated board with an empty flash, started for the command) or "
+                            "'pico-emu[:NAME]' (an emulated Pico, its flash image kept between commands)")
     flash.add_argument("--board", help="board file boards/NAME.py: pico, pico_w, pico2 (sim for --port sim, "
                                        "the default there)")
     flash.add_argument("--firmware", type=Path, default=None, metavar="DIR",
@@ -177,12 +181,15 @@ def _cmd_scenarios() -> int:
 
 
 def _cmd_sim(args) -> int:
-    from takeover.simboard import SimBoard
+    from takeover import ports
 
-    board = SimBoard(args.board)
+    if ports.kind(args.port) is None:
+        raise UsageError(f"--port {args.port}: `takeover sim` starts a board of its own: sim or pico-emu[:NAME]")
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops it as cleanly as Ctrl-C
+    opened = ports.start(args.port, args.board)
+    board = opened.board
     try:
-        print(board.start(), flush=True)
+        print(opened.path, flush=True)
         shown = 0
         while board.alive():
             events = board.events
@@ -190,12 +197,12 @@ def _cmd_sim(args) -> int:
                 print(json.dumps(events[shown]), flush=True)
                 shown += 1
             time.sleep(0.05)
-        print(f"takeover: simulated board exited: {board.stderr_tail()}", file=sys.stderr)
+        print(f"takeover: {board.what} exited: {board.stderr_tail()}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 0
     finally:
-        board.stop()
+        opened.close()
 
 
 def _cmd_flash(args) -> int:

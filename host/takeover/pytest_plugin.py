@@ -9,7 +9,8 @@ Registered through the `pytest11` entry point, so any pytest run in an environme
     pytest hil_tests -n 2 --port /dev/ttyACM0 --port rfc2217://lab-pc:4001   # two real boards
 
 Worker gwK of pytest-xdist takes ports[K % len(ports)]. `sim` may be shared (every Device("sim")
-starts its own simulated board); a serial port may not, since two workers writing one port
+starts its own simulated board), and so may `pico-emu` (worker gwK gets an emulated Pico of its own,
+pico-emu:gwK, with its own flash image); a serial port may not, since two workers writing one port
 interleave their frames. docs/hil.md has the details.
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import pytest
 
+from takeover import ports as port_kinds
 from takeover import scenario as scenarios
 from takeover.device import Device
 from takeover.runner import Pace, Run, run_scenario
@@ -27,8 +29,9 @@ SIM = "sim"
 def pytest_addoption(parser):
     group = parser.getgroup("takeover", "takeover HIL bench")
     group.addoption("--port", action="append", dest="takeover_ports", metavar="PORT",
-                    help="board to test on: 'sim' (the default: a simulated board), a serial device, or a "
-                         "pyserial URL such as rfc2217://host:port; repeat once per board, one per xdist worker")
+                    help="board to test on: 'sim' (the default: a simulated board), 'pico-emu' (an emulated "
+                         "Pico), a serial device, or a pyserial URL such as rfc2217://host:port; repeat once per "
+                         "board, one per xdist worker")
     group.addoption("--board", dest="takeover_board", default=SIM, metavar="NAME",
                     help="board definition (boards/NAME.py) for simulated ports (default: sim)")
 
@@ -81,7 +84,7 @@ def check_ports(ports: list[str], workers: int) -> None:
             f"worker{'s' if workers > 1 else ''}: add -n {len(ports)} so every board is tested")
     assigned = assign(ports, workers)
     for port in ports:
-        if port != SIM and assigned.count(port) > 1:
+        if port_kinds.kind(port) is None and assigned.count(port) > 1:
             sharing = " and ".join(f"gw{k}" for k, p in enumerate(assigned) if p == port)
             raise pytest.UsageError(
                 f"workers {sharing} would share port {port}: two workers cannot share one serial port; "
@@ -90,7 +93,11 @@ def check_ports(ports: list[str], workers: int) -> None:
 
 def worker_port(config) -> str:
     ports = ports_of(config)
-    return ports[worker_index(config) % len(ports)]
+    index = worker_index(config)
+    port = ports[index % len(ports)]
+    if port == port_kinds.PICO_EMU and worker_count(config) > 1:
+        return f"{port}:gw{index}"  # an emulated Pico, and a flash image, per worker
+    return port
 
 
 def pytest_collection_modifyitems(config, items):
