@@ -6,6 +6,7 @@ import pytest
 from tkfw.settings import Settings
 
 from takeover import bench, codec
+from takeover.errors import LinkError
 from takeover.nodeboard import pin_threads
 
 
@@ -75,3 +76,24 @@ def test_the_bench_gives_the_sim_board_a_cpu_of_its_own_and_the_host_the_rest(de
     finally:
         pin_threads(os.getpid(), before)
         device.sim.pin(before)
+
+
+def test_a_board_that_stops_answering_mid_bench_is_reported_and_what_was_measured_is_kept(monkeypatch):
+    processing, heap_locked = bench.processing, bench.heap_locked
+    monkeypatch.setattr(bench, "processing", lambda dev, rows, log: processing(dev, frames=40, rows=rows))
+
+    def latency(dev, rows, log):
+        case, n = bench.LATENCY_CASES[0]
+        rows.append(bench._latency_case(dev, case, n, cycles=2))  # the first case measured, then silence
+        raise LinkError("no STATUS for a 64-target radar frame from sim within 2 s")
+
+    monkeypatch.setattr(bench, "latency", latency)
+    monkeypatch.setattr(bench, "heap_locked", lambda dev, rows, log: heap_locked(dev, frames=30))
+    monkeypatch.setattr(bench, "floods", lambda dev, rows, log: [])
+    result = bench.run_bench("sim", "sim", pin=False, stage_stamps=False, log=lambda text: None)
+    assert result["errors"] == ["latency: no STATUS for a 64-target radar frame from sim within 2 s"]
+    assert [r["case"] for r in result["latency"]] == [bench.LATENCY_CASES[0][0]]  # kept; the phases after it ran
+    assert [r["targets"] for r in result["processing"] if "targets" in r] == list(bench.TARGET_COUNTS)
+    # 30 frames under micropython.heap_lock on the VM: nothing allocated, nothing faulted
+    assert result["heap_lock"] == {"frames": 30, "targets": 64, "locked_frames": 30, "loop_faults": 0, "held": True}
+    assert "**Cut short:** latency: no STATUS" in bench.table(result)

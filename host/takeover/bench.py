@@ -78,11 +78,13 @@ def _targets(n: int, k: int, near_mm: int = 150_000) -> list[dict]:
     return out
 
 
-def processing(dev: Device, frames: int = FRAMES, rows: list | None = None) -> list[dict]:
+def processing(dev: Device, frames: int = FRAMES, rows: list | None = None, log=None) -> list[dict]:
     """Per target count: proc_us p50/p99 and heap per frame (module docstring). Rows are appended
     to `rows` as each size completes, so a board that stops answering keeps what was measured."""
     rows = [] if rows is None else rows
     for n in TARGET_COUNTS:
+        if log is not None:
+            log(f"bench: processing, {frames} frames of {n} target{'s' if n > 1 else ''}")
         dev.start_session()
         dev.send("driver", t_ms=0, flags=DRIVER_ATTENTIVE)
         procs, heaps = [], []
@@ -116,11 +118,13 @@ def processing(dev: Device, frames: int = FRAMES, rows: list | None = None) -> l
     return rows
 
 
-def latency(dev: Device, cycles: int = CYCLES, rows: list | None = None) -> list[dict]:
+def latency(dev: Device, cycles: int = CYCLES, rows: list | None = None, log=None) -> list[dict]:
     """Alert latency against the echo floor, one dict per LATENCY_CASES entry (module docstring),
     appended to `rows` as each case completes."""
     rows = [] if rows is None else rows
     for case, n in LATENCY_CASES:
+        if log is not None:
+            log(f"bench: latency, {cycles} cycles, {case}")
         rows.append(_latency_case(dev, case, n, cycles))
     return rows
 
@@ -196,13 +200,15 @@ def _sleep_until(due_ns: int) -> int:
     return time.perf_counter_ns()
 
 
-def floods(dev: Device, seconds: float = 3.0, rows: list | None = None) -> list[dict]:
+def floods(dev: Device, seconds: float = 3.0, rows: list | None = None, log=None) -> list[dict]:
     """The 64-target case at increasing multiples of 20 Hz, appended to `rows` as each completes.
     A run whose final STATUS never came is recorded as not accounted for."""
     scn = scenarios.parse(BUSY_ROAD.read_text(), BUSY_ROAD.name)
     scn.duration_s = seconds
     rows = [] if rows is None else rows
     for n in FLOODS:
+        if log is not None:
+            log(f"bench: flood, 64 targets at {20 * n} Hz for {seconds:g} s")
         run = run_scenario(dev, scn, Pace(), faults=Faults(flood=n), measure_link=False)
         f = run.frames
         counted = None if f["processed"] is None else f["processed"] + f["dropped"] + f["rejected"]
@@ -211,9 +217,12 @@ def floods(dev: Device, seconds: float = 3.0, rows: list | None = None) -> list[
     return rows
 
 
-def heap_locked(dev: Device, frames: int = FRAMES - 40, n_targets: int = 64, rows: list | None = None) -> dict:
+def heap_locked(dev: Device, frames: int = FRAMES - 40, n_targets: int = 64, rows: list | None = None,
+                log=None) -> dict:
     """`frames` radar frames (and driver frames at 10 Hz) with micropython.heap_lock held on the
     board (LOCK_HEAP): any allocation would raise MemoryError there, counted in loop_faults."""
+    if log is not None:
+        log(f"bench: {frames} frames of {n_targets} targets with the heap locked")
     dev.start_session()
     dev.send("lock_heap", frames=frames)
     for k in range(frames):
@@ -269,10 +278,9 @@ def run_bench(port: str = "sim", board: str = "sim", pin: bool = True, stage_sta
                            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())})
             for name, phase in (("processing", processing), ("latency", latency), ("heap_lock", heap_locked),
                                 ("floods", floods)):
-                log(f"bench: {name} ...")
                 rows: list = []
                 try:
-                    result[name] = phase(dev, rows=rows)
+                    result[name] = phase(dev, rows=rows, log=log)
                 except (LinkError, RuntimeError) as exc:
                     result[name] = rows or None
                     result["errors"].append(f"{name}: {exc}")
