@@ -142,7 +142,8 @@ MESSAGES = {
                             "and every HEAP_SAMPLE_EVERY-th (16) after it, the last measurement in between; "
                             "in reply to STATUS_REQ measured then, after a gc.collect (the live heap), "
                             "and the count restarts"),
-        ("heap_free", "I", "bytes of heap free (gc.mem_free), measured with heap_bytes"),
+        ("heap_free", "I", "bytes of heap free (gc.mem_free), measured in reply to STATUS_REQ (after its "
+                           "gc.collect) and repeated until the next; 0 before the session's first"),
         ("heap_locked_frames", "I", "radar frames processed this session with the heap locked (LOCK_HEAP)"),
     )),
     T_PONG: ("pong", (
