@@ -495,6 +495,8 @@ def flash(port: str, board_name: str | None, firmware: Path = FIRMWARE_DIR, link
         else:
             log(f"takeover flash: board {board.name} on {port}")
         flash_on(opened.path, board, built, link_port, log)
+        if hasattr(opened.board, "record_flash"):  # an emulated Pico: its image now holds this build
+            opened.board.record_flash(built.files)
         where = opened.path if local == "sim" else port  # the sim board's pty; any other board by its name
         log(f"flashed {board.name} on {where} in {time.monotonic() - started:.1f} s")
         return 0

@@ -83,12 +83,17 @@ def _stderr(text: str) -> None:
 
 
 def ensure_firmware(emu, log, boot_wait: float = 60.0) -> None:
-    """An emulated Pico whose flash lacks this checkout's firmware is flashed with it (once per
-    flash image: the next command finds it there)."""
+    """An emulated Pico whose flash lacks this checkout's firmware is flashed with it: once per
+    flash image and change (`takeover flash` copies only what changed), so the next command finds
+    it there. What an image holds is known from the digest its last flash recorded beside it, and
+    checked against the board's HELLO."""
     import serial
 
     from takeover import flash
+    from takeover.picoemu import build_digest
 
+    board = flash.load_board(emu.board.name)
+    built = flash.build(board)
     emu.wait_events("usb", 1, 10.0)
     deadline = time.monotonic() + boot_wait
     hello = None
@@ -99,13 +104,15 @@ def ensure_firmware(emu, log, boot_wait: float = 60.0) -> None:
             hello = flash.probe_hello(ser, 2.0)
             if hello is not None or flash.probe_repl(ser, 1.0):
                 break
-    if hello is not None:
-        problems = flash.hello_problems(hello, emu.board.name)
+    if hello is None:
+        why = "no takeover firmware on it"
+    elif emu.flashed_digest() != build_digest(built.files):
+        why = "its firmware is not this checkout's"
+    else:
+        problems = flash.hello_problems(hello, board.name)
         if not problems:
             return
         why = "; ".join(problems)
-    else:
-        why = "no takeover firmware on it"
     log(f"{PICO_EMU}: {why}: flashing this checkout's firmware onto the emulated Pico ({emu.image})")
-    board = flash.load_board(emu.board.name)
-    flash.flash_on(emu.port, board, flash.build(board), log=lambda text: log(f"{PICO_EMU}: {text.strip()}"))
+    flash.flash_on(emu.port, board, built, log=lambda text: log(f"{PICO_EMU}: {text.strip()}"))
+    emu.record_flash(built.files)

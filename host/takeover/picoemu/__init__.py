@@ -88,6 +88,14 @@ def image_path(name: str) -> Path:
     return cache_dir() / f"flash-{name}.img"
 
 
+def build_digest(files: dict[str, bytes]) -> str:
+    """One sha256 over a build's files (flash.Build.files): what was flashed onto an image."""
+    h = hashlib.sha256()
+    for path in sorted(files):
+        h.update(path.encode() + b"\0" + hashlib.sha256(files[path]).digest())
+    return h.hexdigest()
+
+
 class PicoEmu(NodeBoard):
     """One emulated Pico for the lifetime of the object, on the flash image `image`."""
 
@@ -102,7 +110,19 @@ class PicoEmu(NodeBoard):
             raise SetupError(f"the emulator is an RP2040: board {board} ({self.board.chip}) cannot run on it; "
                              "use --board pico")
         self.image = Path(image)
+        self.flashed = self.image.with_name(self.image.name + ".flashed")  # build_digest of its firmware
         self._lock_fd = -1
+
+    def flashed_digest(self) -> str:
+        try:
+            return self.flashed.read_text().strip()
+        except OSError:
+            return ""
+
+    def record_flash(self, files: dict[str, bytes]) -> None:
+        """Note what `takeover flash` put on this image, so a later command can tell whether the
+        image holds this checkout's firmware without asking the board."""
+        self.flashed.write_text(build_digest(files) + "\n")
 
     def command(self) -> list[str]:
         node = node_executable()
