@@ -98,11 +98,16 @@ def ensure_firmware(emu, log, boot_wait: float = 60.0) -> None:
     deadline = time.monotonic() + boot_wait
     hello = None
     with serial.Serial(emu.port, 115200, timeout=0.05) as ser:
-        # The firmware says HELLO at boot, unasked; a board at its REPL (an empty flash, or
-        # maintenance mode) prints a prompt when poked.
+        # The firmware answers an INFO_REQ once it has started (its imports take seconds on the
+        # emulated chip); a board at its REPL (an empty flash, or maintenance mode) answers a
+        # carriage return with its prompt. Ctrl-C is not sent: it would interrupt main.py while it
+        # imports, before the firmware turns it off.
         while time.monotonic() < deadline:
             hello = flash.probe_hello(ser, 2.0)
-            if hello is not None or flash.probe_repl(ser, 1.0):
+            if hello is not None:
+                break
+            ser.write(b"\r")
+            if flash._read_until(ser, b">>> ", 0.5).endswith(b">>> "):
                 break
     if hello is None:
         why = "no takeover firmware on it"
