@@ -95,6 +95,30 @@ def test_the_arbiter_reports_a_change_only_when_the_shown_alert_changes():
     assert arb.decide() is True and arb.level == alerts.NONE and arb.row is alerts.TABLE[0]
 
 
+def test_skipping_requests_at_the_settled_level_changes_nothing():
+    """The frame path skips request() when the level equals arbiter.settled[cause], and decide()
+    when nothing changed: over random request streams, an arbiter that is always asked and always
+    decides shows the same alerts at the same times."""
+    import random
+
+    rng = random.Random(3)
+    for _ in range(200):
+        full, lazy = alerts.Arbiter(), alerts.Arbiter()
+        t_ms = 0
+        for _ in range(300):
+            t_ms += rng.choice((10, 50, 50, 50, 400, 1500))
+            hold = rng.choice((0, 500))
+            for cause in range(1, len(alerts.CAUSES)):
+                level = rng.choice((alerts.NONE, alerts.NONE, *alerts.CAUSE_LEVELS[cause]))
+                full.request(cause, level, t_ms, hold)
+                if level != lazy.settled[cause]:
+                    lazy.request(cause, level, t_ms, hold)
+                assert lazy.settled[cause] == (lazy.requested[cause] if lazy.low_level[cause] < 0 else -1)
+            changed = full.decide()
+            assert changed == (lazy.changed and lazy.decide())
+            assert (full.row, full.requested, full.since_ms) == (lazy.row, lazy.requested, lazy.since_ms)
+
+
 # -- settings ------------------------------------------------------------------------------------
 def test_defaults_sit_within_their_bounds_in_physical_and_device_units():
     s = Settings()

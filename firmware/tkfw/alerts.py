@@ -146,6 +146,12 @@ class Arbiter:
 
     The winner is the highest priority; among equals, the earliest raised. The driver monitor and
     fault causes join through request().
+
+    Most frames change nothing here, and a method call costs several microseconds on the board,
+    so two shortcuts keep the frame path cheap: `settled[cause]` is the level a request may repeat
+    without any effect (the level in force, or -1 while a step-down is being held), so a caller
+    skips request() when its level equals it; and decide() only looks at the causes again when a
+    request changed a level in force (`changed`).
     """
 
     def __init__(self):
@@ -154,6 +160,7 @@ class Arbiter:
         self.since_ms = [0] * n  # scenario time it was raised
         self.low_level = [-1] * n  # highest level asked for while below it; -1: not stepping down
         self.low_since_ms = [0] * n  # when requests first fell below it
+        self.settled = [NONE] * n  # requested[cause] when low_level[cause] < 0, else -1
         self.reset()
 
     def reset(self):
@@ -163,17 +170,24 @@ class Arbiter:
             self.since_ms[cause] = 0
             self.low_level[cause] = -1
             self.low_since_ms[cause] = 0
+            self.settled[cause] = NONE
         self.level = NONE
         self.cause = CAUSE_NONE
         self.row = TABLE[0]
+        self.changed = False  # nothing requested and TABLE[0] shown: decide() would keep it
 
     def request(self, cause, level, t_ms, hold_ms=0):
+        """Ask for `level` of `cause` at frame time t_ms (the ladder in the class docstring)."""
+        if level == self.settled[cause]:
+            return  # nothing to change (callers on the frame path skip the call itself)
         current = self.requested[cause]
         if level >= current:
             self.low_level[cause] = -1
+            self.settled[cause] = level
             if level > current:  # escalation is immediate
                 self.requested[cause] = level
                 self.since_ms[cause] = t_ms
+                self.changed = True
             return
         low = self.low_level[cause]
         if low < 0:
@@ -186,14 +200,19 @@ class Arbiter:
                 and ticks_diff(t_ms, self.low_since_ms[cause]) >= hold_ms):
             self.requested[cause] = low
             self.since_ms[cause] = t_ms
+            self.changed = True
             if level < low:  # still lower: the next step down starts its hold now
                 self.low_level[cause] = level
                 self.low_since_ms[cause] = t_ms
             else:
                 self.low_level[cause] = -1
+        self.settled[cause] = self.requested[cause] if self.low_level[cause] < 0 else -1
 
     def decide(self):
         """Pick the winner; return True when the shown alert changed."""
+        if not self.changed:  # no level in force changed since the last pick: the same winner
+            return False
+        self.changed = False
         best = TABLE[0]
         best_since = 0
         for cause in range(1, len(CAUSES)):

@@ -56,6 +56,10 @@ _W_HANG_MS = _word(schema.layout(schema.MESSAGES[schema.T_HANG][1])[0]["ms"][0])
 _W_LOCK_FRAMES = _word(schema.layout(schema.MESSAGES[schema.T_LOCK_HEAP][1])[0]["frames"][0])
 _W_PING_TOKEN = _word(schema.layout(schema.MESSAGES[schema.T_PING][1])[0]["token"][0])
 _CFG_SET, _ = schema.layout(schema.MESSAGES[schema.T_CONFIG_SET][1])
+# Names of other modules read on every radar frame, as globals of this one (one lookup, not two).
+_CAUSE_FAULT = alerts.CAUSE_FAULT
+_CAUSE_COLLISION = alerts.CAUSE_COLLISION
+_NONE = alerts.NONE
 _B_CFG_KEY = _HDR + _CFG_SET["key"][0]
 _W_CFG_VALUE = _word(_CFG_SET["value"][0])
 
@@ -217,15 +221,18 @@ class Firmware:
         self.radar_seq = seq
         if self.radar_fault:
             self.radar_fault = False  # frames are back: the fault steps down through the arbiter
-        if self.arbiter.requested[alerts.CAUSE_FAULT] != alerts.NONE:  # otherwise a no-op: skipped
-            self.arbiter.request(alerts.CAUSE_FAULT, alerts.NONE, t_ms, settings.deescalate_hold_ms)
+        arbiter = self.arbiter
+        settled = arbiter.settled  # a request of the level settled there would change nothing: skipped
+        if settled[_CAUSE_FAULT] != _NONE:
+            arbiter.request(_CAUSE_FAULT, _NONE, t_ms, settings.deescalate_hold_ms)
         threat = self.threat
         dm = self.dm
         # Levels come from TTC and required deceleration, confirmed over frames (tkfw.ttc); the
         # reaction time assumed is the driver monitor's (longer while distracted or unknown).
         dm.update(t_ms, self.io.hands_on(), settings)
-        threat.decide(words, _W_TARGETS, count, settings, t_ms, dm.reaction_ms(settings))
-        self.arbiter.request(alerts.CAUSE_COLLISION, threat.level, t_ms, settings.deescalate_hold_ms)
+        threat.decide(words, _W_TARGETS, count, settings, t_ms, dm.reaction)
+        if threat.level != settled[_CAUSE_COLLISION]:
+            arbiter.request(_CAUSE_COLLISION, threat.level, t_ms, settings.deescalate_hold_ms)
         dec.processed += 1
         self._decide(seq, t_ms, rx_ticks)
         # The ALERT, if any, is out: now the bookkeeping that did not decide it (every target's
@@ -280,7 +287,8 @@ class Firmware:
         """Driver-monitor requests join the collision one; the arbiter picks what is shown."""
         arbiter = self.arbiter
         self.dm.request(arbiter, t_ms, self.settings.deescalate_hold_ms)
-        if arbiter.decide() or self.alert_pending:
+        # decide() would return False at once unless a level in force changed: the call is skipped.
+        if (arbiter.changed and arbiter.decide()) or self.alert_pending:
             self.io.show(arbiter.row)
             self._send_alert(seq, t_ms, self.threat.ttc_ms, rx_ticks, origin)
 

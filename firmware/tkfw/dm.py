@@ -50,17 +50,42 @@ HIGH_SENSITIVITY = const(32)
 LOCKED_OUT = const(64)
 PIN_HANDS_ON = const(128)  # the board's hands-on input is pressed
 
+# tkfw.alerts levels and causes and tkfw.schema driver flags as this module's own constants: the
+# compiler folds these into the code, where a name read from another module is a dictionary
+# lookup at every use (about 3 us on the board, dozens of them per frame). Checked at import.
+_NONE = const(0)
+_NOTICE = const(1)
+_WARNING = const(2)
+_TAKEOVER = const(3)
+_EMERGENCY = const(4)
+_CAUSE_HANDS_OFF = const(2)
+_CAUSE_EYES_OFF = const(3)
+_CAUSE_VATS = const(4)
+_CAUSE_DROWSY = const(5)
+_CAUSE_LOCKOUT = const(6)
+_F_HANDS_ON = const(1)
+_F_EYES_ON_ROAD = const(2)
+_F_EYES_CLOSED = const(4)
+_F_ENGAGED = const(8)
+
+if ((alerts.NONE, alerts.NOTICE, alerts.WARNING, alerts.TAKEOVER, alerts.EMERGENCY) != (_NONE, _NOTICE, _WARNING, _TAKEOVER, _EMERGENCY)
+        or (alerts.CAUSE_HANDS_OFF, alerts.CAUSE_EYES_OFF, alerts.CAUSE_VATS, alerts.CAUSE_DROWSY, alerts.CAUSE_LOCKOUT)
+        != (_CAUSE_HANDS_OFF, _CAUSE_EYES_OFF, _CAUSE_VATS, _CAUSE_DROWSY, _CAUSE_LOCKOUT)
+        or (schema.DRIVER_HANDS_ON, schema.DRIVER_EYES_ON_ROAD, schema.DRIVER_EYES_CLOSED, schema.DRIVER_ENGAGED)
+        != (_F_HANDS_ON, _F_EYES_ON_ROAD, _F_EYES_CLOSED, _F_ENGAGED)):
+    raise ImportError("tkfw.dm constants out of step with tkfw.alerts / tkfw.schema")
+
 
 def ladder(since_ms, escalate_ms, settings):
     """Level of a hands-off or eyes-off request raised since_ms ago (>= 0)."""
     if since_ms < escalate_ms:
-        return alerts.NOTICE
+        return _NOTICE
     since_ms -= escalate_ms
     if since_ms >= settings.dm_mrm_ms:
-        return alerts.EMERGENCY
+        return _EMERGENCY
     if since_ms >= settings.dm_takeover_ms:
-        return alerts.TAKEOVER
-    return alerts.WARNING
+        return _TAKEOVER
+    return _WARNING
 
 
 class DriverMonitor:
@@ -100,15 +125,16 @@ class DriverMonitor:
         self.vats_idx = 0
         self.vats_bucket_ms = 0
         # outcome
-        self.hands_level = alerts.NONE
-        self.eyes_level = alerts.NONE
-        self.drowsy_level = alerts.NONE
-        self.vats_level = alerts.NONE
-        self.top_level = alerts.NONE  # highest driver-monitor level at the last update
+        self.hands_level = _NONE
+        self.eyes_level = _NONE
+        self.drowsy_level = _NONE
+        self.vats_level = _NONE
+        self.top_level = _NONE  # highest driver-monitor level at the last update
         self.terminal = 0  # episodes that reached TAKEOVER this drive
         self.locked_out = False
         self.high_sensitivity = False
         self.status = 0  # dm_flags for STATUS
+        self.reaction = 0  # ms, the reaction time the collision rows assume (set by update)
 
     def on_frame(self, flags, t_ms):
         """A driver frame arrived."""
@@ -122,6 +148,7 @@ class DriverMonitor:
         The time since the last update is credited to the inputs that held during it (the ones
         seen last time); the inputs seen now count from now. So a driver who looks away at t0
         has been away exactly t - t0 at time t, whatever the frame rates.
+        Values used more than once are read into locals: an attribute costs a lookup per use.
         """
         if not self.started:
             self.started = True
@@ -134,35 +161,39 @@ class DriverMonitor:
             if dt > _DT_MAX_MS:
                 dt = _DT_MAX_MS
         if dt:
-            self._advance(dt, settings)
+            _advance(self, dt, settings)
         # -- the inputs from now on
-        flags = self.flags
         fresh = self.have_frame and ticks_diff(t_ms, self.frame_t_ms) <= settings.driver_stale_ms
         if fresh:
-            closed = flags & schema.DRIVER_EYES_CLOSED != 0
-            self.hands = pin_hands_on or flags & schema.DRIVER_HANDS_ON != 0
-            self.closed = closed
-            self.eyes_on = flags & schema.DRIVER_EYES_ON_ROAD != 0 and not closed
-            self.engaged = flags & schema.DRIVER_ENGAGED != 0
+            flags = self.flags
+            closed = flags & _F_EYES_CLOSED != 0
+            hands = pin_hands_on or flags & _F_HANDS_ON != 0
+            eyes_on = flags & _F_EYES_ON_ROAD != 0 and not closed
+            engaged = flags & _F_ENGAGED != 0
         else:  # unknown: not attentive, and assume assistance is engaged
-            self.hands = pin_hands_on
-            self.closed = False
-            self.eyes_on = False
-            self.engaged = True
+            hands = pin_hands_on
+            closed = False
+            eyes_on = False
+            engaged = True
+        self.hands = hands
+        self.closed = closed
+        self.eyes_on = eyes_on
+        self.engaged = engaged
         self.fresh = fresh
-        self._levels(settings)
+        high_sensitivity = _levels(self, settings, eyes_on, fresh)
+        self.reaction = settings.reaction_distracted_ms if high_sensitivity else settings.reaction_ms
         status = 0
-        if self.hands:
+        if hands:
             status |= HANDS_ON
-        if self.eyes_on:
+        if eyes_on:
             status |= EYES_ON_ROAD
-        if self.closed:
+        if closed:
             status |= EYES_CLOSED
         if fresh:
             status |= FRESH
-        if self.engaged:
+        if engaged:
             status |= ENGAGED
-        if self.high_sensitivity:
+        if high_sensitivity:
             status |= HIGH_SENSITIVITY
         if self.locked_out:
             status |= LOCKED_OUT
@@ -170,122 +201,156 @@ class DriverMonitor:
             status |= PIN_HANDS_ON
         self.status = status
 
-    def _advance(self, dt, settings):
-        """Credit dt ms to the inputs that held during it."""
-        restore = settings.attention_restore_ms
-        # hands on the wheel (only asked for while assistance is engaged)
-        if self.hands or not self.engaged:
-            self.hands_on_ms += dt
-            if self.hands_on_ms >= restore or not self.engaged:
-                self.hands_off_ms = 0
-                self.hands_req_at = -1
-        else:
-            self.hands_on_ms = 0
-            self.hands_off_ms += dt
-        # gaze on the road (closed eyes are off the road too)
-        eyes_on = self.eyes_on
-        if eyes_on:
-            self.eyes_on_ms += dt
-            if self.eyes_on_ms >= restore:
-                self.eyes_off_ms = 0
-                self.eyes_req_at = -1
-        else:
-            self.eyes_on_ms = 0
-            self.eyes_off_ms += dt
-        # eyes closed
-        if self.closed:
-            self.open_ms = 0
-            self.closed_ms += dt
-        else:
-            self.open_ms += dt
-            if self.open_ms >= restore:
-                self.closed_ms = 0
-        # visual attention time sharing: eyes-off time in a sliding window of 1 s buckets
-        buckets = self.vats_buckets
-        if not eyes_on:
-            buckets[self.vats_idx] += dt
-            self.vats_sum_ms += dt
-        self.vats_bucket_ms += dt
-        n = settings.vats_window_ms // _BUCKET_MS
-        while self.vats_bucket_ms >= _BUCKET_MS:  # once per second of frame time
-            self.vats_bucket_ms -= _BUCKET_MS
-            i = self.vats_idx + 1
-            if i >= n:
-                i = 0
-            self.vats_idx = i
-            self.vats_sum_ms -= buckets[i]  # the oldest second leaves the window
-            buckets[i] = 0
-        if self.eyes_on_ms >= settings.vats_reset_ms and self.vats_sum_ms:
-            for i in range(_BUCKETS):
-                buckets[i] = 0
-            self.vats_sum_ms = 0
-        # attention for the high-sensitivity hold
-        if eyes_on and self.fresh and self.top_level == alerts.NONE:
-            if self.attentive_ms < _ATTENTIVE_CAP_MS:  # stays a small int however long the drive
-                self.attentive_ms += dt
-        else:
-            self.attentive_ms = 0
-
-    def _levels(self, settings):
-        """Every cause's level from the durations, and what follows from them."""
-        level = alerts.NONE
-        if self.hands_off_ms > 0:
-            due = settings.hands_off_request_ms
-            if self.eyes_on:
-                due += settings.hands_off_eyes_on_extra_ms
-            if self.hands_req_at < 0 and self.hands_off_ms >= due:
-                self.hands_req_at = self.hands_off_ms
-            if self.hands_req_at >= 0:
-                level = ladder(self.hands_off_ms - self.hands_req_at, settings.hands_off_escalate_ms, settings)
-        self.hands_level = level
-        level = alerts.NONE
-        if self.eyes_off_ms > 0:
-            if self.eyes_req_at < 0 and self.eyes_off_ms >= settings.eyes_off_request_ms:
-                self.eyes_req_at = self.eyes_off_ms
-            if self.eyes_req_at >= 0:
-                level = ladder(self.eyes_off_ms - self.eyes_req_at, settings.eyes_off_escalate_ms, settings)
-        self.eyes_level = level
-        c = self.closed_ms
-        if c >= settings.unresponsive_closed_ms:
-            level = alerts.EMERGENCY
-        elif c >= settings.sleep_ms:
-            level = alerts.TAKEOVER
-        elif c >= settings.microsleep_ms:
-            level = alerts.WARNING
-        else:
-            level = alerts.NONE
-        self.drowsy_level = level
-        back = self.eyes_on and self.eyes_on_ms >= settings.attention_restore_ms  # attention restored
-        if self.vats_sum_ms >= settings.vats_limit_ms and not back:
-            self.vats_level = alerts.WARNING
-        else:
-            self.vats_level = alerts.NONE
-        # A terminal alert is an episode reaching TAKEOVER (however many causes got there);
-        # enough of them lock assistance out.
-        top = self.hands_level
-        if self.eyes_level > top:
-            top = self.eyes_level
-        if self.drowsy_level > top:
-            top = self.drowsy_level
-        if self.vats_level > top:
-            top = self.vats_level
-        if top >= alerts.TAKEOVER > self.top_level:
-            self.terminal += 1
-            if self.terminal >= settings.lockout_after_n:
-                self.locked_out = True
-        self.top_level = top
-        if top > alerts.NONE or not self.eyes_on or not self.fresh:
-            self.attentive_ms = 0
-        self.high_sensitivity = self.attentive_ms < settings.hs_hold_ms
-
     def request(self, arbiter, t_ms, hold_ms):
-        """Hand every driver-monitor cause's level to the arbiter."""
-        arbiter.request(alerts.CAUSE_HANDS_OFF, self.hands_level, t_ms, hold_ms)
-        arbiter.request(alerts.CAUSE_EYES_OFF, self.eyes_level, t_ms, hold_ms)
-        arbiter.request(alerts.CAUSE_DROWSY, self.drowsy_level, t_ms, hold_ms)
-        arbiter.request(alerts.CAUSE_VATS, self.vats_level, t_ms, hold_ms)
-        arbiter.request(alerts.CAUSE_LOCKOUT, alerts.NOTICE if self.locked_out else alerts.NONE, t_ms, hold_ms)
+        """Hand every driver-monitor cause's level to the arbiter. A level the cause already holds
+        (arbiter.settled) would change nothing there and is not handed again: five method calls
+        per frame were most of the arbitration's time."""
+        settled = arbiter.settled
+        level = self.hands_level
+        if level != settled[_CAUSE_HANDS_OFF]:
+            arbiter.request(_CAUSE_HANDS_OFF, level, t_ms, hold_ms)
+        level = self.eyes_level
+        if level != settled[_CAUSE_EYES_OFF]:
+            arbiter.request(_CAUSE_EYES_OFF, level, t_ms, hold_ms)
+        level = self.drowsy_level
+        if level != settled[_CAUSE_DROWSY]:
+            arbiter.request(_CAUSE_DROWSY, level, t_ms, hold_ms)
+        level = self.vats_level
+        if level != settled[_CAUSE_VATS]:
+            arbiter.request(_CAUSE_VATS, level, t_ms, hold_ms)
+        level = _NOTICE if self.locked_out else _NONE
+        if level != settled[_CAUSE_LOCKOUT]:
+            arbiter.request(_CAUSE_LOCKOUT, level, t_ms, hold_ms)
 
     def reaction_ms(self, settings):
         """The driver reaction time the collision rows assume now."""
         return settings.reaction_distracted_ms if self.high_sensitivity else settings.reaction_ms
+
+
+# update()'s steps, as module functions taking the monitor rather than methods: on the board a
+# method lookup on an object with this many attributes costs about twice a plain call.
+def _advance(dm, dt, settings):
+    """Credit dt ms to the inputs that held during it."""
+    restore = settings.attention_restore_ms
+    # hands on the wheel (only asked for while assistance is engaged)
+    engaged = dm.engaged
+    if dm.hands or not engaged:
+        held = dm.hands_on_ms + dt
+        dm.hands_on_ms = held
+        if held >= restore or not engaged:
+            dm.hands_off_ms = 0
+            dm.hands_req_at = -1
+    else:
+        dm.hands_on_ms = 0
+        dm.hands_off_ms += dt
+    # gaze on the road (closed eyes are off the road too)
+    eyes_on = dm.eyes_on
+    if eyes_on:
+        eyes_on_ms = dm.eyes_on_ms + dt
+        if eyes_on_ms >= restore:
+            dm.eyes_off_ms = 0
+            dm.eyes_req_at = -1
+    else:
+        eyes_on_ms = 0
+        dm.eyes_off_ms += dt
+    dm.eyes_on_ms = eyes_on_ms
+    # eyes closed
+    if dm.closed:
+        dm.open_ms = 0
+        dm.closed_ms += dt
+    else:
+        held = dm.open_ms + dt
+        dm.open_ms = held
+        if held >= restore:
+            dm.closed_ms = 0
+    # visual attention time sharing: eyes-off time in a sliding window of 1 s buckets
+    buckets = dm.vats_buckets
+    vats_sum = dm.vats_sum_ms
+    if not eyes_on:
+        buckets[dm.vats_idx] += dt
+        vats_sum += dt
+    bucket_ms = dm.vats_bucket_ms + dt
+    if bucket_ms >= _BUCKET_MS:  # once per second of frame time
+        n = settings.vats_window_ms // _BUCKET_MS
+        i = dm.vats_idx
+        while bucket_ms >= _BUCKET_MS:
+            bucket_ms -= _BUCKET_MS
+            i += 1
+            if i >= n:
+                i = 0
+            vats_sum -= buckets[i]  # the oldest second leaves the window
+            buckets[i] = 0
+        dm.vats_idx = i
+    dm.vats_bucket_ms = bucket_ms
+    if vats_sum and eyes_on_ms >= settings.vats_reset_ms:
+        for i in range(_BUCKETS):
+            buckets[i] = 0
+        vats_sum = 0
+    dm.vats_sum_ms = vats_sum
+    # attention for the high-sensitivity hold
+    if eyes_on and dm.fresh and dm.top_level == _NONE:
+        if dm.attentive_ms < _ATTENTIVE_CAP_MS:  # stays a small int however long the drive
+            dm.attentive_ms += dt
+    else:
+        dm.attentive_ms = 0
+
+def _levels(dm, settings, eyes_on, fresh):
+    """Every cause's level from the durations, and what follows from them; returns whether
+    high sensitivity holds. eyes_on and fresh: the inputs update() has just set."""
+    level = _NONE
+    off_ms = dm.hands_off_ms
+    if off_ms > 0:
+        due = settings.hands_off_request_ms
+        if eyes_on:
+            due += settings.hands_off_eyes_on_extra_ms
+        req_at = dm.hands_req_at
+        if req_at < 0 and off_ms >= due:
+            req_at = dm.hands_req_at = off_ms
+        if req_at >= 0:
+            level = ladder(off_ms - req_at, settings.hands_off_escalate_ms, settings)
+    dm.hands_level = level
+    top = level
+    level = _NONE
+    off_ms = dm.eyes_off_ms
+    if off_ms > 0:
+        req_at = dm.eyes_req_at
+        if req_at < 0 and off_ms >= settings.eyes_off_request_ms:
+            req_at = dm.eyes_req_at = off_ms
+        if req_at >= 0:
+            level = ladder(off_ms - req_at, settings.eyes_off_escalate_ms, settings)
+    dm.eyes_level = level
+    if level > top:
+        top = level
+    c = dm.closed_ms
+    if c >= settings.unresponsive_closed_ms:
+        level = _EMERGENCY
+    elif c >= settings.sleep_ms:
+        level = _TAKEOVER
+    elif c >= settings.microsleep_ms:
+        level = _WARNING
+    else:
+        level = _NONE
+    dm.drowsy_level = level
+    if level > top:
+        top = level
+    level = _NONE
+    if dm.vats_sum_ms >= settings.vats_limit_ms:
+        back = eyes_on and dm.eyes_on_ms >= settings.attention_restore_ms  # attention restored
+        if not back:
+            level = _WARNING
+    dm.vats_level = level
+    if level > top:
+        top = level
+    # A terminal alert is an episode reaching TAKEOVER (however many causes got there);
+    # enough of them lock assistance out.
+    if top >= _TAKEOVER > dm.top_level:
+        dm.terminal += 1
+        if dm.terminal >= settings.lockout_after_n:
+            dm.locked_out = True
+    dm.top_level = top
+    attentive_ms = dm.attentive_ms
+    if attentive_ms and (top > _NONE or not eyes_on or not fresh):
+        attentive_ms = dm.attentive_ms = 0
+    high_sensitivity = attentive_ms < settings.hs_hold_ms
+    dm.high_sensitivity = high_sensitivity
+    return high_sensitivity
