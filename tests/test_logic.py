@@ -448,6 +448,32 @@ def test_required_deceleration_with_and_without_the_reaction_delay():
     assert a_req(0, 10_000, s.reaction_ms, s.stop_margin_mm) == 0
 
 
+def test_the_per_target_level_is_the_documented_functions_composed():
+    """ttc._level_of works the rows out in one function for speed on the board: it must agree
+    with level_with_decel(level_for(enhanced_ttc)), a_req now and after the reaction, everywhere."""
+    import random
+
+    from tkfw import ttc
+
+    rng = random.Random(5)
+    s = Settings()
+    threat = Threat()
+    for _ in range(20_000):
+        closing = rng.choice((s.closing_min_mm_s, rng.randrange(s.closing_min_mm_s, 100_001)))
+        gap = rng.choice((0, rng.randrange(0, 3_000), rng.randrange(0, 300_000), rng.randrange(0, 3_000_000)))
+        accel = rng.choice((0, rng.randrange(-15_000, 15_001), rng.randrange(-400, 401)))
+        reaction = rng.choice((s.reaction_ms, s.reaction_distracted_ms, rng.randrange(0, 3_001)))
+        margin = rng.choice((s.stop_margin_mm, rng.randrange(500, 3_001)))
+        plain = ttc._TTC_CAP_MS if gap >= closing * 60 else gap * 1000 // closing
+        ettc = ttc.enhanced_ttc(gap, closing, accel, plain)
+        a_now = ttc.a_req(closing, gap, 0, margin)
+        a_driver = ttc.a_req(closing, gap, reaction, margin)
+        want = ttc.level_with_decel(level_for(ettc, s), a_now, a_driver, s)
+        got = ttc._level_of(threat, gap, closing, accel, reaction, margin, s)
+        figures = (threat._ttc, threat._ettc, threat._a_now, threat._a_driver)
+        assert (got, figures) == (want, (plain, ettc, a_now, a_driver)), (closing, gap, accel, reaction, margin)
+
+
 def test_a_ghost_target_for_one_frame_never_raises_a_warning():
     s = Settings()
     ghost = [car(66, 15_000, 28_000)]  # TTC 0.54 s: would be EMERGENCY

@@ -14,7 +14,7 @@ WARNING or higher only once the track met it on confirm_frames consecutive frame
 ghost cannot warn). The threat is the closest such target; the current one is kept unless another
 is switch_margin closer, so two similar targets do not flicker.
 
-A frame is taken in two halves so an alert waits only for what decides it (issue 8): decide()
+A frame is taken in two halves so an alert waits only for what decides it: decide()
 finds the threat in one cheap pass (in path, closing, closest) and works out that one target's
 figures from its history; track() then updates every target's history (acceleration, confirmation
 count), which costs several times more and is done after the ALERT has been written.
@@ -43,8 +43,19 @@ _ROOT_MAX = const(32767)  # largest root of a small int; its square is still one
 _SLOTS = const(128)  # track table size: a power of two >= 2 x MAX_TARGETS keeps probes short
 _SLOT_MASK = const(127)
 
-if schema.MAX_TARGETS * 2 > _SLOTS:
-    raise ImportError("tkfw.ttc constants out of step with tkfw.schema")
+_MAX_TARGETS = const(64)
+# tkfw.alerts levels as this module's own constants: the compiler folds these into the code, where
+# a name read from another module is a dictionary lookup at every use (about 3 us on the board).
+_NONE = const(0)
+_NOTICE = const(1)
+_WARNING = const(2)
+_TAKEOVER = const(3)
+_EMERGENCY = const(4)
+
+if (schema.MAX_TARGETS != _MAX_TARGETS or _MAX_TARGETS * 2 > _SLOTS
+        or (alerts.NONE, alerts.NOTICE, alerts.WARNING, alerts.TAKEOVER, alerts.EMERGENCY)
+        != (_NONE, _NOTICE, _WARNING, _TAKEOVER, _EMERGENCY)):
+    raise ImportError("tkfw.ttc constants out of step with tkfw.schema / tkfw.alerts")
 
 
 def isqrt(n):
@@ -123,29 +134,29 @@ def enhanced_ttc(gap_mm, closing_mm_s, accel_mm_s2, ttc_ms):
 def level_for(ttc_ms, settings):
     """The collision alert level a TTC calls for (thresholds from the settings object)."""
     if ttc_ms < 0:
-        return alerts.NONE
+        return _NONE
     if ttc_ms <= settings.ttc_emergency_ms:
-        return alerts.EMERGENCY
+        return _EMERGENCY
     if ttc_ms <= settings.ttc_takeover_ms:
-        return alerts.TAKEOVER
+        return _TAKEOVER
     if ttc_ms <= settings.ttc_warning_ms:
-        return alerts.WARNING
+        return _WARNING
     if ttc_ms <= settings.ttc_notice_ms:
-        return alerts.NOTICE
-    return alerts.NONE
+        return _NOTICE
+    return _NONE
 
 
 def level_with_decel(ttc_level, a_now_mm_s2, a_driver_mm_s2, settings):
     """Raise a TTC level by the required-deceleration rows (either criterion raises it)."""
     level = ttc_level
     if a_now_mm_s2 >= settings.decel_emergency_mm_s2:
-        return alerts.EMERGENCY
+        return _EMERGENCY
     if a_driver_mm_s2 >= settings.decel_takeover_mm_s2:
-        if level < alerts.TAKEOVER:
-            level = alerts.TAKEOVER
+        if level < _TAKEOVER:
+            level = _TAKEOVER
     elif a_driver_mm_s2 >= settings.decel_warning_mm_s2:
-        if level < alerts.WARNING:
-            level = alerts.WARNING
+        if level < _WARNING:
+            level = _WARNING
     return level
 
 
@@ -160,42 +171,22 @@ def _accel_after(accel, closing, prev_closing, dt_ms):
     return accel + (raw - accel) // 4  # low pass, ~4 frames: 0.12 m/s noise / 50 ms is 2.4 m/s^2
 
 
-def _clamp_closing(closing):
-    """A closing speed (mm/s) within +-_V_MAX_MM_S."""
-    if closing > _V_MAX_MM_S:
-        return _V_MAX_MM_S
-    if closing < -_V_MAX_MM_S:
-        return -_V_MAX_MM_S
-    return closing
-
-
 class _Tracks:
     """Per-track history of one frame: open addressing on the track id, made once.
 
     Two of these alternate (this frame, previous frame), so a slot is free unless stamped with the
     frame number and nothing is ever cleared. A track missing from one frame loses its history.
-    Threat.track fills them with the probing inlined (a method call per target cost more than the
-    lookup); find() is for the one lookup decide() makes.
+    Every slot of a frame holds that frame's time, so the time is kept once (Threat._t_ms), not
+    per slot. The probing is inlined where it is used: a method call per target cost more than
+    the lookup.
     """
 
     def __init__(self):
         self.ids = array("i", [0] * _SLOTS)
         self.stamp = array("i", [-1] * _SLOTS)  # frame number the slot belongs to
         self.closing = array("i", [0] * _SLOTS)  # mm/s
-        self.t_ms = array("i", [0] * _SLOTS)
         self.accel = array("i", [0] * _SLOTS)  # mm/s^2, low-passed, closing positive
         self.hits = array("i", [0] * _SLOTS)  # consecutive frames at WARNING or above
-
-    def find(self, tid, gen):
-        """Slot of track `tid` in frame `gen`, or -1."""
-        slot = tid & _SLOT_MASK
-        for _ in range(_SLOTS):
-            if self.stamp[slot] != gen:
-                return -1
-            if self.ids[slot] == tid:
-                return slot
-            slot = (slot + 1) & _SLOT_MASK
-        return -1
 
 
 class Threat:
@@ -213,6 +204,10 @@ class Threat:
             for i in range(_SLOTS):
                 stamp[i] = -1
         self._gen = 0
+        self._tracked = False  # whether _cur holds a frame (track() ran since the reset)
+        self._t_ms = 0  # that frame's time
+        self._decided_gen = -1  # _gen when decide() last chose a threat: track() may reuse its level
+        self._decided_w = -1  # that threat's record (first word)
         self.target_id = -1
         self.range_mm = 0
         self.closing_mm_s = 0
@@ -222,11 +217,9 @@ class Threat:
         self.a_now_mm_s2 = 0  # its required deceleration braking now
         self.a_driver_mm_s2 = 0  # ... braking after the assumed reaction time
         self.reaction_ms = 0  # the reaction time assumed this frame
-        self.raw_level = alerts.NONE  # the level its figures call for
-        self.level = alerts.NONE  # after multi-frame confirmation: what the arbiter is asked for
-        # Scratch results of _recall and _level_of (ints, so setting them allocates nothing).
-        self._accel = 0
-        self._hits = 0
+        self.raw_level = _NONE  # the level its figures call for
+        self.level = _NONE  # after multi-frame confirmation: what the arbiter is asked for
+        # Scratch results of _level_of (ints, so setting them allocates nothing).
         self._ttc = NO_TTC
         self._ettc = NO_TTC
         self._a_now = 0
@@ -251,7 +244,11 @@ class Threat:
         driver is distracted); -1 means settings.reaction_ms.
         """
         half_width = settings.lane_half_width_mm
-        closing_min = settings.closing_min_mm_s
+        neg_half_width = -half_width
+        # In path: closing (-range_rate) at least closing_min, i.e. range_rate <= -closing_min.
+        # Tested unclamped, which decides the same as the clamped value track() keeps, since
+        # 0 < closing_min <= _V_MAX_MM_S.
+        max_rate = -settings.closing_min_mm_s
         reaction = reaction_ms if reaction_ms >= 0 else settings.reaction_ms
         self.reaction_ms = reaction
         incumbent = self.target_id
@@ -260,22 +257,20 @@ class Threat:
         best_w = -1
         inc_range = -1
         inc_w = -1
-        w = first_word
-        for _ in range(count):
-            lateral = words[w + 3]
-            # -range_rate is the closing speed; tested unclamped, which decides the same as the
-            # clamped value track() keeps, since 0 < closing_min <= _V_MAX_MM_S.
-            if -half_width <= lateral <= half_width and -words[w + 2] >= closing_min:
-                rng = words[w + 1]
+        # w walks the records' lateral words (record + 3): most records are in the lanes beside,
+        # and this loop is run for every one of them, so it does the least it can for those.
+        for w in range(first_word + 3, first_word + 3 + 4 * count, 4):
+            lateral = words[w]
+            if neg_half_width <= lateral <= half_width and words[w - 1] <= max_rate:
+                rng = words[w - 2]
                 if rng < 0:  # already overlapping: as close as it gets
                     rng = 0
-                if words[w] == incumbent:
+                if words[w - 3] == incumbent:
                     inc_range = rng
-                    inc_w = w
+                    inc_w = w - 3
                 if best_range < 0 or rng < best_range:
                     best_range = rng
-                    best_w = w
-            w += 4
+                    best_w = w - 3
         # Keep the current threat unless another in-path target is clearly (switch margin) closer.
         if inc_w >= 0 and best_range >= inc_range - settings.switch_margin_mm:
             best_range = inc_range
@@ -289,14 +284,34 @@ class Threat:
             self.ettc_ms = NO_TTC
             self.a_now_mm_s2 = 0
             self.a_driver_mm_s2 = 0
-            self.raw_level = alerts.NONE
-            self.level = alerts.NONE
+            self.raw_level = _NONE
+            self.level = _NONE
+            self._decided_w = -1
             return NO_TTC
         tid = words[best_w]
-        closing = _clamp_closing(-words[best_w + 2])
-        self._recall(self._cur, self._gen, tid, closing, t_ms)
-        accel = self._accel
-        level = self._level_of(best_range, closing, accel, reaction, settings.stop_margin_mm, settings)
+        closing = -words[best_w + 2]
+        if closing > _V_MAX_MM_S:  # in path, so closing at least closing_min > 0
+            closing = _V_MAX_MM_S
+        # Its history in the last frame's table, updated with this frame's closing speed (what
+        # track() will record); 0 and 0 for a new track.
+        accel = 0
+        hits = 0
+        dt = ticks_diff(t_ms, self._t_ms) if self._tracked else 0  # wrap-safe; backwards is <= 0
+        if 0 < dt <= _DT_MAX_MS:
+            tracks = self._cur
+            stamp = tracks.stamp
+            ids = tracks.ids
+            gen = self._gen
+            p = tid & _SLOT_MASK
+            while stamp[p] == gen:
+                if ids[p] == tid:
+                    accel = _accel_after(tracks.accel[p], closing, tracks.closing[p], dt)
+                    hits = tracks.hits[p]
+                    break
+                p = (p + 1) & _SLOT_MASK
+        level = _level_of(self, best_range, closing, accel, reaction, settings.stop_margin_mm, settings)
+        self._decided_gen = self._gen  # track() of this frame reuses the level (see there)
+        self._decided_w = best_w
         self.target_id = tid
         self.range_mm = best_range
         self.closing_mm_s = closing
@@ -307,23 +322,36 @@ class Threat:
         self.a_driver_mm_s2 = self._a_driver
         self.raw_level = level
         # Frames in a row at WARNING or above, this one included (what track() will record).
-        hits = self._hits + 1 if level >= alerts.WARNING else 0
-        if level >= alerts.WARNING and hits < settings.confirm_n:
-            level = alerts.NOTICE  # not confirmed yet: show it, do not sound it
+        if level >= _WARNING:
+            if hits + 1 < settings.confirm_n:
+                level = _NOTICE  # not confirmed yet: show it, do not sound it
         self.level = level
         return self.ttc_ms
 
     def track(self, words, first_word, count, settings, t_ms=0):
         """Bring every target's history up to this frame (after decide(), with the same frame).
 
-        Per track id: closing speed, time, low-passed relative acceleration, and how many frames
-        in a row it was in path at WARNING or above (the confirmation count). Done after the
-        alert has gone out: it costs more than the decision and changes nothing in it.
+        Per track id: closing speed, low-passed relative acceleration, and how many frames in a
+        row it was in path at WARNING or above (the confirmation count). Done after the alert has
+        gone out: it costs more than the decision and changes nothing in it. It runs for every
+        target of every frame, so the loop reads each table into a local once and inlines what
+        it calls (a call per target costs more than the arithmetic).
         """
         half_width = settings.lane_half_width_mm
+        neg_half_width = -half_width
         closing_min = settings.closing_min_mm_s
         margin = settings.stop_margin_mm
         reaction = self.reaction_ms
+        # Every slot of a table holds the same frame's time, so whether the previous frame's
+        # history is recent enough to use is one test for every track alike.
+        dt = ticks_diff(t_ms, self._t_ms) if self._tracked else 0  # wrap-safe; backwards is <= 0
+        if not 0 < dt <= _DT_MAX_MS:
+            dt = 0  # no track has a history this frame
+        self._tracked = True
+        self._t_ms = t_ms
+        # decide() worked out the raw level of the threat's record of this frame (same figures:
+        # same history, reaction, settings), so that record's is not worked out again.
+        decided_w = self._decided_w if self._decided_gen == self._gen else -1
         # Swap the history tables (a rotation of two names: no tuple is built).
         prev = self._cur
         cur = self._prev
@@ -332,18 +360,19 @@ class Threat:
         prev_gen = self._gen
         gen = (prev_gen + 1) & _T_MASK
         self._gen = gen
-        if count > schema.MAX_TARGETS:  # the tables hold 2 x MAX_TARGETS ids
-            count = schema.MAX_TARGETS
+        if count > _MAX_TARGETS:  # the tables hold 2 x MAX_TARGETS ids
+            count = _MAX_TARGETS
         ids = cur.ids
         stamp = cur.stamp
         closings = cur.closing
-        times = cur.t_ms
         accels = cur.accel
         hits_now = cur.hits
         p_ids = prev.ids
         p_stamp = prev.stamp
-        w = first_word
-        for _ in range(count):
+        p_closings = prev.closing
+        p_accels = prev.accel
+        p_hits = prev.hits
+        for w in range(first_word, first_word + 4 * count, 4):
             tid = words[w]
             closing = -words[w + 2]
             if closing > _V_MAX_MM_S:
@@ -356,63 +385,103 @@ class Threat:
                 slot = (slot + 1) & _SLOT_MASK
             stamp[slot] = gen
             ids[slot] = tid
-            # Its history: the previous frame's slot, if it was there (_recall's lookup, inlined:
-            # a method call per target costs more than the lookup).
+            # Its history: the previous frame's slot, if it was there.
             accel = 0
             hits = 0
-            p = tid & _SLOT_MASK
-            while p_stamp[p] == prev_gen:
-                if p_ids[p] == tid:
-                    dt = ticks_diff(t_ms, prev.t_ms[p])
-                    if 0 < dt <= _DT_MAX_MS:
-                        accel = _accel_after(prev.accel[p], closing, prev.closing[p], dt)
-                        hits = prev.hits[p]
-                    break
-                p = (p + 1) & _SLOT_MASK
+            if dt:
+                p = tid & _SLOT_MASK
+                while p_stamp[p] == prev_gen:
+                    if p_ids[p] == tid:
+                        # _accel_after(p_accels[p], closing, p_closings[p], dt), inlined
+                        accel = p_accels[p]
+                        raw = (closing - p_closings[p]) * 1000 // dt  # |diff| <= 2e5: 2e8
+                        if raw > _A_MAX_MM_S2:
+                            raw = _A_MAX_MM_S2
+                        elif raw < -_A_MAX_MM_S2:
+                            raw = -_A_MAX_MM_S2
+                        accel += (raw - accel) // 4
+                        hits = p_hits[p]
+                        break
+                    p = (p + 1) & _SLOT_MASK
             closings[slot] = closing
-            times[slot] = t_ms
             accels[slot] = accel
-            lateral = words[w + 3]
-            if closing >= closing_min and -half_width <= lateral <= half_width:
+            if closing >= closing_min and neg_half_width <= words[w + 3] <= half_width:
                 rng = words[w + 1]
                 if rng < 0:
                     rng = 0
-                if self._level_of(rng, closing, accel, reaction, margin, settings) >= alerts.WARNING:
+                if w == decided_w:
+                    level = self.raw_level
+                else:
+                    level = _level_of(self, rng, closing, accel, reaction, margin, settings)
+                if level >= _WARNING:
                     hits += 1
                 else:
                     hits = 0
             else:
                 hits = 0
             hits_now[slot] = hits
-            w += 4
 
-    def _recall(self, tracks, gen, tid, closing, t_ms):
-        """Track `tid`'s history in `tracks` (frame `gen`) into _accel (updated with this frame's
-        closing speed) and _hits (its confirmation count so far); 0 and 0 for a new track."""
-        accel = 0
-        hits = 0
-        p = tracks.find(tid, gen)
-        if p >= 0:
-            dt = ticks_diff(t_ms, tracks.t_ms[p])  # wrap-safe; backwards time is <= 0
-            if 0 < dt <= _DT_MAX_MS:
-                accel = _accel_after(tracks.accel[p], closing, tracks.closing[p], dt)
-                hits = tracks.hits[p]
-        self._accel = accel
-        self._hits = hits
 
-    def _level_of(self, rng, closing, accel, reaction, margin, settings):
-        """Raw level of one target; its figures are left in _ttc, _ettc, _a_now, _a_driver."""
-        if rng >= closing * (_TTC_CAP_MS // 1000):  # closing <= 1e5: product <= 6e6
-            ttc = _TTC_CAP_MS
-        else:
-            # rng * 1000 // closing, split so no product leaves the small-int range (a range
-            # above ~1 km times 1000 would exceed 2**30 and allocate on the board).
-            ttc = (rng // closing) * 1000 + (rng % closing) * 1000 // closing
+def _level_of(threat, rng, closing, accel, reaction, margin, settings):
+    """Raw level of one in-path target (0 < closing <= _V_MAX_MM_S); its figures are left in
+    threat._ttc, _ettc, _a_now, _a_driver.
+
+    level_with_decel(level_for(enhanced_ttc(...)), a_req(now), a_req(after reaction)), worked out
+    in one function: it runs for every in-path target of every frame, and on the board each call
+    costs more than the arithmetic it saves (tests check it against those functions). A module
+    function rather than a method for the same reason: a method lookup on Threat costs twice a
+    plain call.
+    """
+    if rng >= closing * (_TTC_CAP_MS // 1000):  # closing <= 1e5: product <= 6e6
+        ttc = _TTC_CAP_MS
+    else:
+        # rng * 1000 // closing, split so no product leaves the small-int range (a range
+        # above ~1 km times 1000 would exceed 2**30 and allocate on the board).
+        ttc = (rng // closing) * 1000 + (rng % closing) * 1000 // closing
+    if -_A_DEAD_MM_S2 < accel < _A_DEAD_MM_S2:
+        ettc = ttc  # enhanced_ttc's own first test: the acceleration is noise
+    else:
         ettc = enhanced_ttc(rng, closing, accel, ttc)
-        a_now = a_req(closing, rng, 0, margin)
-        a_driver = a_req(closing, rng, reaction, margin)
-        self._ttc = ttc
-        self._ettc = ettc
-        self._a_now = a_now
-        self._a_driver = a_driver
-        return level_with_decel(level_for(ettc, settings), a_now, a_driver, settings)
+    # a_req(closing, rng, 0, margin) and a_req(closing, rng, reaction, margin)
+    v_cm = closing // 10
+    v2_5 = v_cm * v_cm * 5  # 5 * 1e8 < 2**30
+    left_cm = (rng - margin) // 10
+    if left_cm <= 0:
+        a_now = A_IMPOSSIBLE
+    else:
+        a_now = v2_5 // left_cm
+        if a_now > A_IMPOSSIBLE:
+            a_now = A_IMPOSSIBLE
+    left_cm = (rng - margin - closing * reaction // 1000) // 10  # v * t_r <= 1e5 * 3000 = 3e8
+    if left_cm <= 0:
+        a_driver = A_IMPOSSIBLE
+    else:
+        a_driver = v2_5 // left_cm
+        if a_driver > A_IMPOSSIBLE:
+            a_driver = A_IMPOSSIBLE
+    threat._ttc = ttc
+    threat._ettc = ettc
+    threat._a_now = a_now
+    threat._a_driver = a_driver
+    # level_with_decel(level_for(ettc, settings), a_now, a_driver, settings)
+    if a_now >= settings.decel_emergency_mm_s2:
+        return _EMERGENCY
+    if ettc < 0:
+        level = _NONE
+    elif ettc <= settings.ttc_emergency_ms:
+        return _EMERGENCY
+    elif ettc <= settings.ttc_takeover_ms:
+        level = _TAKEOVER
+    elif ettc <= settings.ttc_warning_ms:
+        level = _WARNING
+    elif ettc <= settings.ttc_notice_ms:
+        level = _NOTICE
+    else:
+        level = _NONE
+    if a_driver >= settings.decel_takeover_mm_s2:
+        if level < _TAKEOVER:
+            level = _TAKEOVER
+    elif a_driver >= settings.decel_warning_mm_s2:
+        if level < _WARNING:
+            level = _WARNING
+    return level
