@@ -27,7 +27,7 @@ from takeover.picoemu import MissingFile, PicoEmu, ever_on, find_file, values_in
 from takeover.runner import Pace, run_scenario
 
 # The same checks as on the simulated board, collected here again with this module's fixtures.
-from test_driver_stories import test_hands_off_on_an_empty_road_escalates_to_a_minimal_risk_stop  # noqa: F401
+from test_driver_stories import test_hands_off_on_an_empty_road_escalates_to_a_minimal_risk_stop as hands_off_story
 from test_link import (  # noqa: F401
     test_every_frame_sent_is_accounted_for,
     test_garbage_on_the_line_is_skipped_and_the_next_frame_is_read,
@@ -76,6 +76,18 @@ def port(pico):
 def device(pico):
     with Device(pico.port, board="pico") as dev:
         yield dev
+
+
+def test_hands_off_on_an_empty_road_escalates_to_a_minimal_risk_stop_with_the_hazard_pin_high(pico, device):
+    """The simulated board's driver story (each escalation when the settings say), then the pins:
+    the minimal-risk stop drives the hazard output, on the GPIO the docs name, and not the brake
+    request, which is the collision EMERGENCY's."""
+    before = len(pico.pin_timeline())
+    hands_off_story(device)
+    changes = pico.pin_timeline()[before:]
+    hazard = [e for e in changes if e["name"] == "hazard"]
+    assert hazard and hazard[0]["value"] == 1 and hazard[0]["pin"] == _wiring_table()["hazard"], hazard
+    assert not any(e["name"] == "brake" and e["value"] for e in changes)
 
 
 def test_a_second_flash_copies_nothing_and_reaches_the_repl_through_maintenance_mode(pico):
