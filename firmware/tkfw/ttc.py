@@ -22,10 +22,8 @@ count), which costs several times more and is done after the ALERT has been writ
 Units and small ints: squares are taken in cm/s and cm (closing clamped to 100 m/s, so v^2 <= 1e8
 and 5 v^2 < 2**30); every product below names its bound. Targets are read straight from the
 decoder's int32 view (tkfw.schema TARGET_FIELDS: id, range mm, range_rate mm/s, lateral mm) and
-per-track history lives in arrays made once here, so nothing is allocated per frame.
+per-track history lives in lists made once here, so nothing is allocated per frame.
 """
-
-from array import array
 
 from tkfw import alerts, schema
 from tkfw.compat import const, ticks_diff
@@ -182,11 +180,13 @@ class _Tracks:
     """
 
     def __init__(self):
-        self.ids = array("i", [0] * _SLOTS)
-        self.stamp = array("i", [-1] * _SLOTS)  # frame number the slot belongs to
-        self.closing = array("i", [0] * _SLOTS)  # mm/s
-        self.accel = array("i", [0] * _SLOTS)  # mm/s^2, low-passed, closing positive
-        self.hits = array("i", [0] * _SLOTS)  # consecutive frames at WARNING or above
+        # Lists, not arrays: reading or storing a small int in a list is a plain word copy, in
+        # an array a conversion each way; both are made once and storing allocates nothing.
+        self.ids = [0] * _SLOTS
+        self.stamp = [-1] * _SLOTS  # frame number the slot belongs to
+        self.closing = [0] * _SLOTS  # mm/s
+        self.accel = [0] * _SLOTS  # mm/s^2, low-passed, closing positive
+        self.hits = [0] * _SLOTS  # consecutive frames at WARNING or above
 
 
 class Threat:
@@ -380,16 +380,17 @@ class Threat:
             elif closing < -_V_MAX_MM_S:
                 closing = -_V_MAX_MM_S
             # Its slot this frame (open addressing; the same slot again for a repeated id).
-            slot = tid & _SLOT_MASK
+            home = tid & _SLOT_MASK
+            slot = home
             while stamp[slot] == gen and ids[slot] != tid:
                 slot = (slot + 1) & _SLOT_MASK
             stamp[slot] = gen
             ids[slot] = tid
-            # Its history: the previous frame's slot, if it was there.
+            # Its history: the previous frame's slot, if it was there (found: -1 when not).
             accel = 0
-            hits = 0
+            found = -1
             if dt:
-                p = tid & _SLOT_MASK
+                p = home
                 while p_stamp[p] == prev_gen:
                     if p_ids[p] == tid:
                         # _accel_after(p_accels[p], closing, p_closings[p], dt), inlined
@@ -400,11 +401,12 @@ class Threat:
                         elif raw < -_A_MAX_MM_S2:
                             raw = -_A_MAX_MM_S2
                         accel += (raw - accel) // 4
-                        hits = p_hits[p]
+                        found = p
                         break
                     p = (p + 1) & _SLOT_MASK
             closings[slot] = closing
             accels[slot] = accel
+            # The confirmation count is read only for a target in path: the rest restart at 0.
             if closing >= closing_min and neg_half_width <= words[w + 3] <= half_width:
                 rng = words[w + 1]
                 if rng < 0:
@@ -413,10 +415,12 @@ class Threat:
                     level = self.raw_level
                 else:
                     level = _level_of(self, rng, closing, accel, reaction, margin, settings)
-                if level >= _WARNING:
-                    hits += 1
-                else:
+                if level < _WARNING:
                     hits = 0
+                elif found >= 0:
+                    hits = p_hits[found] + 1
+                else:
+                    hits = 1
             else:
                 hits = 0
             hits_now[slot] = hits
