@@ -130,11 +130,23 @@ class IO:
         return 0
 
     def show(self, row):
+        # service()'s output writes at pattern age 0, where every blink pattern is in its on part
+        # (_phase(0, ...) is True): written here without the clock, the phases or the watchdog
+        # and status LED (the loop's service() call does those), since an ALERT waits for this.
         self._row = row
         self._since = ticks_ms()
         self._brake.value(1 if row[11] == 1 else 0)  # tkfw.alerts BRAKE_AEB
         self._hazard.value(1 if row[11] == 2 else 0)  # BRAKE_MRM: minimal-risk stop, hazards on
-        self.service()
+        led = row[3]
+        self._led_amber.value(1 if led == 1 else 0)
+        self._led_red.value(1 if led == 2 else 0)
+        tone = row[6]
+        if tone:
+            self._buzzer.freq(tone)
+            self._buzzer.duty_u16(32768)
+        else:
+            self._buzzer.duty_u16(0)
+        self._haptic.value(1 if row[9] else 0)
 
     def hands_on(self):
         return self._hands.value() == 0  # button or touch pad pulls the pin to GND
