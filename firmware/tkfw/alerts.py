@@ -215,12 +215,17 @@ class Arbiter:
         self.changed = False
         best = TABLE[0]
         best_since = 0
-        for cause in range(1, len(CAUSES)):
-            level = self.requested[cause]
+        # Runs on the frame that raises an ALERT, before it is sent: the lists and the row index
+        # are read into locals once, and row_for() is inlined (cause is in range here).
+        requested = self.requested
+        since_ms = self.since_ms
+        rows = _ROWS
+        for cause in range(1, len(rows)):
+            level = requested[cause]
             if level == NONE:
                 continue
-            row = row_for(level, cause)
-            since = self.since_ms[cause]
+            row = rows[cause][level] if 0 <= level <= EMERGENCY else TABLE[0]  # row_for(level, cause)
+            since = since_ms[cause]
             if row[PRIORITY] > best[PRIORITY] or (row[PRIORITY] == best[PRIORITY] and since < best_since):
                 best = row
                 best_since = since
