@@ -17,7 +17,7 @@ Time: the logic runs on the timestamps carried by the frames (t_ms), so a run is
 and may go faster than real time; ticks_us stamps receipt and processing time, and times the
 one thing frame time cannot: frames that stop coming (check_inputs: the FAULT cause).
 
-Overload, without unbounded queues or blocking (issue 6):
+Overload, without unbounded queues or blocking:
 - flood: a radar frame measured less than half a nominal cycle after the last one processed (its
   t_ms: a radar flooding at 10x stamps its frames 5 ms apart; not before it), while the next
   frame already waiting is a radar frame too, is dropped and counted (STATUS dropped); the
