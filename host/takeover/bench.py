@@ -78,6 +78,19 @@ def _targets(n: int, k: int, near_mm: int = 150_000) -> list[dict]:
     return out
 
 
+def _drive(dev: Device, n_targets: int, frames: int):
+    """A drive in lockstep: `frames` radar frames of n_targets 50 ms apart (frame time), driver
+    frames at 10 Hz between them, as in a run; yields each radar frame's STATUS."""
+    for k in range(frames):
+        if k % 2 == 0:
+            dev.send("driver", t_ms=50 * k, flags=DRIVER_ATTENTIVE)
+        seq, _ = dev.send("radar", targets=_targets(n_targets, k), t_ms=50 * k, ego_speed=20_000)
+        status = dev.wait_for("status", 2.0, match=lambda m, s=seq: m["frame_seq"] == s)
+        if status is None:
+            raise LinkError(f"no STATUS for {n_targets}-target frame {k} from {dev.port} within 2 s")
+        yield status
+
+
 def processing(dev: Device, frames: int = FRAMES, rows: list | None = None, log=None) -> list[dict]:
     """Per target count: proc_us p50/p99 and heap per frame (module docstring). Rows are appended
     to `rows` as each size completes, so a board that stops answering keeps what was measured."""
@@ -88,13 +101,7 @@ def processing(dev: Device, frames: int = FRAMES, rows: list | None = None, log=
         dev.start_session()
         dev.send("driver", t_ms=0, flags=DRIVER_ATTENTIVE)
         procs, heaps = [], []
-        for k in range(frames):
-            if k % 2 == 0:
-                dev.send("driver", t_ms=50 * k, flags=DRIVER_ATTENTIVE)  # driver frames at 10 Hz, like a run
-            seq, _ = dev.send("radar", targets=_targets(n, k), t_ms=50 * k, ego_speed=20_000)
-            status = dev.wait_for("status", 2.0, match=lambda m, s=seq: m["frame_seq"] == s)
-            if status is None:
-                raise LinkError(f"no STATUS for {n}-target frame {k} from {dev.port} within 2 s")
+        for status in _drive(dev, n, frames):
             procs.append(status["proc_us"])
             heaps.append(status["heap_bytes"])
         # heap_bytes is measured on the session's first STATUS and every HEAP_SAMPLE_EVERY-th
@@ -225,12 +232,8 @@ def heap_locked(dev: Device, frames: int = FRAMES - 40, n_targets: int = 64, row
         log(f"bench: {frames} frames of {n_targets} targets with the heap locked")
     dev.start_session()
     dev.send("lock_heap", frames=frames)
-    for k in range(frames):
-        if k % 2 == 0:
-            dev.send("driver", t_ms=50 * k, flags=DRIVER_ATTENTIVE)
-        seq, _ = dev.send("radar", targets=_targets(n_targets, k), t_ms=50 * k, ego_speed=20_000)
-        if dev.wait_for("status", 2.0, match=lambda m, s=seq: m["frame_seq"] == s) is None:
-            raise LinkError(f"no STATUS for locked frame {k} from {dev.port} within 2 s")
+    for _ in _drive(dev, n_targets, frames):
+        pass
     status = dev.status()
     if status is None:
         raise LinkError(f"no STATUS from {dev.port} after the heap-locked frames")

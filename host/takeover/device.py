@@ -34,6 +34,12 @@ class Hello:
     settings_hash: int
     boot_id: int
 
+    @classmethod
+    def of(cls, fields: dict) -> "Hello":
+        """From a decoded HELLO's fields."""
+        return cls(fields["fw_version"], fields["board"], fields["proto"], fields["max_targets"],
+                   fields["settings_hash"], fields["boot_id"])
+
     def mismatches(self) -> list[str]:
         """What differs from this host's copy of the firmware (empty when they match)."""
         out = []
@@ -202,8 +208,7 @@ class Device:
                             f"running on it?{where}")
         if msg["proto"] != schema.VERSION:
             raise LinkError(f"device speaks protocol v{msg['proto']}, this host v{schema.VERSION}")
-        self.hello = Hello(msg["fw_version"], msg["board"], msg["proto"], msg["max_targets"],
-                           msg["settings_hash"], msg["boot_id"])
+        self.hello = Hello.of(msg.fields)
         return self.hello
 
     def status(self, timeout: float = 2.0, sink=None) -> codec.Message | None:

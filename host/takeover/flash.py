@@ -453,20 +453,18 @@ def verify(port: str, board: Board, timeout: float = 10.0):
 
     with Device(port) as dev:
         hello = dev.start_session(timeout=timeout)
-    problems = hello_problems(vars(hello), board.name)
+    problems = hello_problems(hello, board.name)
     if problems:
         raise LinkError(f"flashed {port}, but its HELLO does not match: {'; '.join(problems)}")
     return hello
 
 
-def hello_problems(hello: dict, board_name: str) -> list[str]:
-    """What a HELLO says that differs from this checkout and the board file (empty: it matches)."""
-    from takeover.device import Hello
-
-    problems = Hello(hello["fw_version"], hello["board"], hello["proto"], hello["max_targets"],
-                     hello["settings_hash"], hello["boot_id"]).mismatches()
-    if hello["board"] != board_name:
-        problems.append(f"board {hello['board']!r} in the HELLO, {board_name!r} flashed")
+def hello_problems(hello, board_name: str) -> list[str]:
+    """What a HELLO (device.Hello) says that differs from this checkout and the board file
+    (empty: it matches)."""
+    problems = hello.mismatches()
+    if hello.board != board_name:
+        problems.append(f"board {hello.board!r} in the HELLO, {board_name!r} flashed")
     return problems
 
 

@@ -90,6 +90,7 @@ def ensure_firmware(emu, log, boot_wait: float = 60.0) -> None:
     import serial
 
     from takeover import flash
+    from takeover.device import Hello
     from takeover.picoemu import build_digest
 
     board = flash.load_board(emu.board.name)
@@ -114,7 +115,7 @@ def ensure_firmware(emu, log, boot_wait: float = 60.0) -> None:
     elif emu.flashed_digest() != build_digest(built.files):
         why = "its firmware is not this checkout's"
     else:
-        problems = flash.hello_problems(hello, board.name)
+        problems = flash.hello_problems(Hello.of(hello), board.name)
         if not problems:
             return
         why = "; ".join(problems)
