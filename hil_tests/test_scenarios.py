@@ -9,6 +9,8 @@ from takeover import scenario as scenarios
 from takeover.plant import Plant
 from takeover.runner import Pace, run_scenario
 
+ST = Settings()
+
 
 def _impact_time_s(scn):
     """When the open-loop plant hits the in-path target (None if it never does)."""
@@ -54,11 +56,26 @@ def test_lead_car_at_the_same_speed_two_seconds_ahead_raises_nothing(device):
     assert run.outcome["collision"] is False
 
 
-@pytest.mark.parametrize("pace", [Pace(speed=8.0), Pace(lockstep=True)], ids=["8x", "lockstep"])
+def _paced_run(device, scn, pace, attempts=3):
+    """A paced run on a host that kept its pace. A test machine busy enough to hold the next radar
+    frame back past the board's stale-radar window makes the board fault, correctly (run.warnings
+    says so): that run measured the machine, not the firmware, so it is run again."""
+    window_ms = ST.radar_stale_n * ST.radar_period_ms
+    gaps = []
+    for _ in range(attempts):
+        run = run_scenario(device, scn, pace)
+        gaps.append(run.radar_gap_ms)
+        if run.radar_gap_ms < window_ms:
+            return run
+    raise AssertionError(f"the host could not keep {pace.describe()} in {attempts} runs: longest radar "
+                         f"gaps {gaps} ms, stale-radar window {window_ms} ms")
+
+
+@pytest.mark.parametrize("pace", [Pace(speed=8.0), Pace(speed=2.0)], ids=["8x", "2x"])
 def test_faster_than_real_time_gives_the_same_alerts_in_scenario_time(device, pace):
     scn = scenarios.load("su7-construction-zone")
-    fast = run_scenario(device, scn, pace)
-    reference = run_scenario(device, scn, Pace(speed=2.0))
+    fast = _paced_run(device, scn, pace)
+    reference = run_scenario(device, scn, Pace(lockstep=True))
     key = [(a["level"], a["device_ttc_s"], a["ttc_s"]) for a in reference.alerts]
     assert [(a["level"], a["device_ttc_s"], a["ttc_s"]) for a in fast.alerts] == key
     assert fast.outcome == reference.outcome

@@ -29,6 +29,7 @@ import numpy as np
 
 from tkfw import schema
 from tkfw.alerts import CAUSES, LEVELS
+from tkfw.settings import Settings
 
 from takeover import codec, timing
 from takeover.codec import Message
@@ -107,6 +108,10 @@ class Run:
     device: dict = field(default_factory=dict)  # the device's final counters beyond the accounting
     frame_latency_samples_us: list[float] = field(default_factory=list)  # every frame->status latency, in order
     wall_s: float | None = None  # wall-clock duration, set by whoever times the run (the CLI)
+    # The longest wall time between two radar frames the host wrote, in ms. Longer than the
+    # board's stale-radar window (a busy host machine, or an injected stall), the board faults,
+    # correctly: that FAULT is the host's, not the firmware's.
+    radar_gap_ms: float | None = None
     # Raised by the board's clock after the scenario's last frame (the radar stopped because the
     # run did: a stale-radar FAULT once the end-of-run exchanges outlast the stale limit, as on a
     # slow link): reported, not judged.
@@ -124,7 +129,7 @@ class Run:
             "driver": {"driver_hz": driver.driver_hz, "timeline": driver.timeline()},
             "trace": self.trace, "faults": self.faults, "device": self.device,
             "frame_latency_samples_us": self.frame_latency_samples_us, "wall_s": self.wall_s,
-            "after_end": self.after_end,
+            "after_end": self.after_end, "radar_gap_ms": self.radar_gap_ms,
         }
 
 
@@ -275,6 +280,7 @@ def run_scenario(dev: Device, scenario: Scenario, pace: Pace = Pace(), progress=
     col = _Collector(run, start_ns, pace, plant)
     k = 0  # radar frames sent
     stall_slept = False
+    last_radar_ns, radar_gap_ns = None, 0
     for t_s, is_radar in schedule:
         if is_radar and k > 0:
             # The plant advances one radar period just before the next radar frame: a driver
@@ -307,6 +313,10 @@ def run_scenario(dev: Device, scenario: Scenario, pace: Pace = Pace(), progress=
         targets = plant.radar()
         seq, t_ns = _send(dev, faults, "radar", targets=targets, t_ms=round(t_s * 1000),
                           ego_speed=round(plant.ego.v_mps * 1000))
+        if last_radar_ns is not None and seq >= 0:
+            radar_gap_ns = max(radar_gap_ns, t_ns - last_radar_ns)
+        if seq >= 0:
+            last_radar_ns = t_ns
         col.sent(seq, t_ns, t_s, plant.ttc_s(), plant.gap_m())
         col.traced(seq, t_s, plant, plant.driver_state(t_s))
         for extra in range(1, faults.flood):  # a radar gone mad: the same view, stamped closer
@@ -331,6 +341,13 @@ def run_scenario(dev: Device, scenario: Scenario, pace: Pace = Pace(), progress=
     else:
         plant.step(dt)  # the last radar frame's period counts too (an impact in it is an impact)
     col.ended = True
+    run.radar_gap_ms = round(radar_gap_ns / 1e6, 1)
+    settings = Settings()
+    window_ms = settings.radar_stale_n * settings.radar_period_ms
+    if run.radar_gap_ms > window_ms and not faults.active:
+        run.warnings.append(f"the host wrote no radar frame for {run.radar_gap_ms:.0f} ms at one point (the board's "
+                            f"stale-radar window is {window_ms} ms): this machine was too busy to keep the pace, "
+                            f"and a stale-radar FAULT then is the host's, not the firmware's")
     _finish(dev, run, col, plant, start_pings)
     if faults.active:
         run.faults = faults.describe()
