@@ -1,4 +1,4 @@
-"""`takeover bench` parts on the board, short: they measure what they say (issue 8)."""
+"""`takeover bench` parts on the board, short: they measure what they say."""
 
 import os
 

@@ -1,5 +1,5 @@
 """Driver-monitor stories on the board: each escalation comes when the settings say, within one
-driver frame, with the right cause (issue 4). Expected times come from tkfw.settings and the
+driver frame, with the right cause. Expected times come from tkfw.settings and the
 scenario's own timeline, never from copied numbers; the scenario files' [expect] tables are a
 second, coarser check that `takeover run` applies on its own."""
 

@@ -1,4 +1,4 @@
-"""Robustness on the board (issue 6): a quiet radar, damaged and lost frames, floods, a host that
+"""Robustness on the board: a quiet radar, damaged and lost frames, floods, a host that
 stops reading, a pulled cable. Each asserts the documented behaviour and full frame accounting.
 Expected figures come from tkfw.settings, not from copied numbers."""
 

@@ -1,4 +1,4 @@
-"""A seeded, reproducible fuzz corpus for the firmware loop on the MicroPython VM (issue 6).
+"""A seeded, reproducible fuzz corpus for the firmware loop on the MicroPython VM.
 
 One byte stream of `count` slots. A slot is one host frame (every host type, built with
 takeover.codec.encode from random fields, radar frames with 0..64 targets), intact or mutated,
@@ -37,7 +37,7 @@ from takeover import codec
 from tkfw import schema
 from tkfw.settings import SPEC
 
-SEED = 6  # issue 6
+SEED = 6  # any fixed seed: the corpus is the same on every run
 COUNT = 100_000
 HDR = schema.HEADER_LEN
 TARGETS_AT = HDR + schema.RADAR_TARGETS_AT  # byte offset of the first target record in a frame

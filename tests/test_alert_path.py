@@ -1,4 +1,4 @@
-"""The alert path (issue 8): what an ALERT waits for, and the replies packed in one call.
+"""The alert path: what an ALERT waits for, and the replies packed in one call.
 
 - Threat.decide picks the threat and its confirmed level from the frame and the previous frame's
   tracks; Threat.track updates every track afterwards. An independent model (dicts, no hash

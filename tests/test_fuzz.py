@@ -1,4 +1,4 @@
-"""The decoder and the whole firmware loop survive garbage (issue 6), property-based on CPython.
+"""The decoder and the whole firmware loop survive garbage, property-based on CPython.
 
 Hypothesis builds byte streams of valid host frames (every type, random fields, 0..64 radar
 targets) with random garbage, bit flips, truncations, frames never sent, CRC-valid oddities and

@@ -1,4 +1,4 @@
-"""The whole firmware loop survives 100 000 random and mutated frames on the MicroPython VM (issue 6).
+"""The whole firmware loop survives 100 000 random and mutated frames on the MicroPython VM.
 
 tests/fuzz_corpus.py writes the corpus (seeded: the same bytes on every machine); tests/vm_fuzz.py
 replays it through tkfw.app.Firmware.poll + check_inputs on the official MicroPython WebAssembly

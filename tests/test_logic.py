@@ -372,7 +372,7 @@ def test_ttc_of_an_in_path_target_beyond_1_km_is_exact():
     assert assess([car(1, range_mm, closing)], s).ttc_ms == expected
 
 
-# -- issue 3: enhanced TTC, required deceleration, confirmation, selection, ladder ---------------
+# -- enhanced TTC, required deceleration, confirmation, selection, ladder ---------------
 from tkfw.ttc import A_IMPOSSIBLE, a_req, enhanced_ttc  # noqa: E402
 
 ATTENTIVE = -1  # Threat.assess reaction_ms: -1 = settings.reaction_ms (the driver monitor says attentive)

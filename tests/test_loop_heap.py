@@ -1,4 +1,4 @@
-"""The firmware loop allocates nothing per frame on the MicroPython VM (issue 2/3 rule)."""
+"""The firmware loop allocates nothing per frame on the MicroPython VM."""
 
 import json
 

@@ -1,4 +1,4 @@
-"""A board that resets mid-run (a new HELLO with a new boot id) invalidates the run (issue 6)."""
+"""A board that resets mid-run (a new HELLO with a new boot id) invalidates the run."""
 
 from tkfw import schema
 from tkfw.settings import Settings

@@ -96,9 +96,9 @@ def test_processing_a_64_target_radar_frame_allocates_nothing_on_the_micropython
     assert report["wrong_results"] == 0, report
     assert report["bytes_per_frame"] == 0, f"the receive path allocates: {report['by_call']}"
     assert report["heap_lock_allocating_call"] is None, report
-    # issue 3: history, acceleration estimate, enhanced TTC and confirmation over changing frames
+    # history, acceleration estimate, enhanced TTC and confirmation over changing frames
     assert report["tracked_enhanced_ttc_ran"] is True, report
     assert report["tracked_bytes"] == 0 and report["tracked_heap_lock_ok"] is True, report
-    # issue 4: the driver monitor and the arbiter walk every ladder (to lockout) without allocating
+    # the driver monitor and the arbiter walk every ladder (to lockout) without allocating
     assert report["dm_terminal"] >= 3 and report["dm_locked_out"] is True, report
     assert report["dm_bytes"] == 0 and report["dm_heap_lock_ok"] is True, report

@@ -44,7 +44,7 @@ SPEC = (
     ("ttc_emergency_s", 2.0, "s", 1.2, 4.0, FLOOR,
      "stopping from 32.2 m/s at the 8.3 m/s^2 reference AEB needs TTC 1.94 s; brake request from "
      "2.0 s. WARNING at 4.0 s keeps >= 0.8 s between warning and braking (UN R152)."),
-    # -- required deceleration (issue 3). A level is raised when the TTC row OR the deceleration
+    # -- required deceleration. A level is raised when the TTC row OR the deceleration
     # row below says so. a_req = v_rel^2 / (2 (gap - stop_margin - v_rel * reaction)).
     ("reaction_s", 1.2, "s", 1.0, 2.5, FLOOR,
      "attentive reference driver: UN R157 0.4 s perception + 0.75 s to brake = 1.15 s; Green "
@@ -82,7 +82,7 @@ SPEC = (
     ("deescalate_hold_s", 0.5, "s", 0.0, 3.0, None,
      "an alert steps down only after the lower level held this long (and the row's minimum "
      "duration passed): 10 frames at 20 Hz, like openpilot's 10-cycle FCW debounce."),
-    # -- driver monitor (issue 4, tkfw.dm). Durations are continuous unless said otherwise. Most
+    # -- driver monitor (tkfw.dm). Durations are continuous unless said otherwise. Most
     # are "at the latest" figures from the regulations, so hi is a SAFETY CEILING.
     ("driver_stale_s", 0.5, "s", 0.2, 1.0, CEILING,
      "driver frames older than this count as UNKNOWN (hands off, eyes off road), never as "
@@ -137,7 +137,7 @@ SPEC = (
     ("lockout_after_count", 3, "count", 1, 3, CEILING,
      "driver-monitor TAKEOVER alerts in one drive before assistance is locked out until "
      "restart (openpilot locks out after 3 terminal alerts)."),
-    # -- inputs going stale (issue 6): timed on the board's own clock, since frame time stops
+    # -- inputs going stale: timed on the board's own clock, since frame time stops
     # with the frames.
     ("radar_period_s", 0.05, "s", 0.02, 0.1, CEILING,
      "the radar's nominal cycle (Delphi ESR 50 ms, 20 Hz). Radar frames arriving faster than "

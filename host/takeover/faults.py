@@ -1,4 +1,4 @@
-"""Fault injection for `takeover run` (issue 6): what a bench and a car can do to the link.
+"""Fault injection for `takeover run`: what a bench and a car can do to the link.
 
     --corrupt PCT      flip one random bit in PCT % of the frames sent (radar and driver)
     --drop PCT         lose PCT % of the frames on the way (their seq is used up: the device
