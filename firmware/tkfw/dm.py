@@ -135,6 +135,8 @@ class DriverMonitor:
         self.high_sensitivity = False
         self.status = 0  # dm_flags for STATUS
         self.reaction = 0  # ms, the reaction time the collision rows assume (set by update)
+        self.pin_hands = False  # the board's hands-on input at the last update
+        self.quiet = False  # attentive and nothing running at the last update (update's short way)
 
     def on_frame(self, flags, t_ms):
         """A driver frame arrived."""
@@ -160,8 +162,6 @@ class DriverMonitor:
             self.last_ms = t_ms
             if dt > _DT_MAX_MS:
                 dt = _DT_MAX_MS
-        if dt:
-            _advance(self, dt, settings)
         # -- the inputs from now on
         fresh = self.have_frame and ticks_diff(t_ms, self.frame_t_ms) <= settings.driver_stale_ms
         if fresh:
@@ -175,6 +175,24 @@ class DriverMonitor:
             closed = False
             eyes_on = False
             engaged = True
+        if (self.quiet and hands == self.hands and eyes_on and engaged == self.engaged
+                and pin_hands_on == self.pin_hands and self.attentive_ms >= settings.hs_hold_ms):
+            # Attentive before and now, nothing running (the common frame): the full update
+            # would only add dt to counters that matter once something is off (each is zeroed
+            # then), so only the attentive time (which a longer hs_hold_s set now may ask for)
+            # and the VATS ring's position move, and the levels stay NONE.
+            if dt:
+                if self.attentive_ms < _ATTENTIVE_CAP_MS:  # as _advance counts it
+                    self.attentive_ms += dt
+                bucket_ms = self.vats_bucket_ms + dt
+                if bucket_ms >= _BUCKET_MS:
+                    self.vats_idx = (self.vats_idx + bucket_ms // _BUCKET_MS) % (settings.vats_window_ms // _BUCKET_MS)
+                    bucket_ms %= _BUCKET_MS
+                self.vats_bucket_ms = bucket_ms
+            self.reaction = settings.reaction_ms
+            return
+        if dt:
+            _advance(self, dt, settings)
         self.hands = hands
         self.closed = closed
         self.eyes_on = eyes_on
@@ -200,6 +218,11 @@ class DriverMonitor:
         if pin_hands_on:
             status |= PIN_HANDS_ON
         self.status = status
+        self.pin_hands = pin_hands_on
+        # The next update may take the short way: attentive, fresh, nothing running or held.
+        self.quiet = (eyes_on and fresh and (hands or not engaged) and not high_sensitivity
+                      and self.top_level == _NONE and not self.locked_out and self.hands_off_ms == 0
+                      and self.eyes_off_ms == 0 and self.closed_ms == 0 and self.vats_sum_ms == 0)
 
     def request(self, arbiter, t_ms, hold_ms):
         """Hand every driver-monitor cause's level to the arbiter. A level the cause already holds
