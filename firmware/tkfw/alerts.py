@@ -135,6 +135,9 @@ def outputs_of(row):
     return bits
 
 
+OUTPUTS = tuple(tuple(outputs_of(row) for row in rows) for rows in _ROWS)  # [cause][level] -> outputs_of(row)
+
+
 class Arbiter:
     """Holds each cause's level on an escalation ladder and picks the alert to show.
 

@@ -61,6 +61,23 @@ _CFG_SET, _ = schema.layout(schema.MESSAGES[schema.T_CONFIG_SET][1])
 _CAUSE_FAULT = alerts.CAUSE_FAULT
 _CAUSE_COLLISION = alerts.CAUSE_COLLISION
 _NONE = alerts.NONE
+_OUTPUTS = alerts.OUTPUTS
+# tkfw.schema values read on every frame, as this module's constants: the compiler folds them into
+# the code, where a name read from another module is a lookup at every use. Checked below.
+_VERSION = const(1)
+_T_RADAR = const(0x01)
+_T_DRIVER = const(0x02)
+_T_ALERT = const(0x82)
+_T_STATUS = const(0x83)
+_MAX_TARGETS = const(64)
+_TARGET_LEN = const(16)
+_TARGETS_AT = const(16)
+_ORIGIN_FRAME = const(0)
+if ((schema.VERSION, schema.T_RADAR, schema.T_DRIVER, schema.T_ALERT, schema.T_STATUS, schema.MAX_TARGETS,
+     schema.TARGET_LEN, schema.RADAR_TARGETS_AT, schema.ORIGIN_FRAME)
+        != (_VERSION, _T_RADAR, _T_DRIVER, _T_ALERT, _T_STATUS, _MAX_TARGETS, _TARGET_LEN, _TARGETS_AT,
+            _ORIGIN_FRAME)):
+    raise ImportError("tkfw.app constants out of step with tkfw.schema")
 _B_CFG_KEY = _HDR + _CFG_SET["key"][0]
 _W_CFG_VALUE = _word(_CFG_SET["value"][0])
 
@@ -136,6 +153,9 @@ class Firmware:
             msg_type = dec.received(0)
 
     def _handle(self, msg_type, rx_ticks):
+        if msg_type == _T_RADAR:  # most frames: its handler checks the exact length itself
+            self._on_radar(rx_ticks)
+            return
         dec = self.dec
         min_len = self._min_len.get(msg_type, -1)
         if min_len < 0:
@@ -144,13 +164,10 @@ class Firmware:
         if dec.payload_len() < min_len:  # longer is fine: fields are append-only
             dec.reject("bad_length")
             return
-        if msg_type == schema.T_RADAR:
-            self._on_radar(rx_ticks)
-            return
         seq = dec.seq()
         buf = dec.buf
         words = dec.words
-        if msg_type == schema.T_DRIVER:
+        if msg_type == _T_DRIVER:
             t_ms = words[_W_DRIVER_T] & _T_MASK  # read signed: 2**31 and up would come out negative
             self.dm.on_frame(buf[_B_DRIVER_FLAGS], t_ms)
             self.dm.update(t_ms, self.io.hands_on(), self.settings)
@@ -201,7 +218,7 @@ class Firmware:
         dec = self.dec
         buf = dec.buf
         count = buf[_B_RADAR_N]
-        if count > schema.MAX_TARGETS or dec.payload_len() != schema.RADAR_TARGETS_AT + count * schema.TARGET_LEN:
+        if count > _MAX_TARGETS or (buf[1] | (buf[2] << 8)) != _TARGETS_AT + count * _TARGET_LEN:  # payload length
             dec.reject("bad_length")
             return
         settings = self.settings
@@ -230,12 +247,18 @@ class Firmware:
         dm = self.dm
         # Levels come from TTC and required deceleration, confirmed over frames (tkfw.ttc); the
         # reaction time assumed is the driver monitor's (longer while distracted or unknown).
+        hold_ms = settings.deescalate_hold_ms
         dm.update(t_ms, self.io.hands_on(), settings)
         threat.decide(words, _W_TARGETS, count, settings, t_ms, dm.reaction)
         if threat.level != settled[_CAUSE_COLLISION]:
-            arbiter.request(_CAUSE_COLLISION, threat.level, t_ms, settings.deescalate_hold_ms)
+            arbiter.request(_CAUSE_COLLISION, threat.level, t_ms, hold_ms)
         dec.processed += 1
-        self._decide(seq, t_ms, rx_ticks)
+        # self._decide(seq, t_ms, rx_ticks), inlined: a method call is among the dearest steps
+        # of a frame on the board.
+        dm.request(arbiter, t_ms, hold_ms)
+        if (arbiter.changed and arbiter.decide()) or self.alert_pending:
+            self.io.show(arbiter.row)
+            self._send_alert(seq, t_ms, threat.ttc_ms, rx_ticks)
         # The ALERT, if any, is out: now the bookkeeping that did not decide it (every target's
         # history, the STATUS). proc_us covers the whole frame, the ALERT's only its decision.
         threat.track(words, _W_TARGETS, count, settings, t_ms)
@@ -282,9 +305,9 @@ class Firmware:
                 break
             dec.fill += got
             want -= got
-        return dec.next_type() == schema.T_RADAR
+        return dec.next_type() == _T_RADAR
 
-    def _decide(self, seq, t_ms, rx_ticks, origin=schema.ORIGIN_FRAME):
+    def _decide(self, seq, t_ms, rx_ticks, origin=_ORIGIN_FRAME):
         """Driver-monitor requests join the collision one; the arbiter picks what is shown."""
         arbiter = self.arbiter
         self.dm.request(arbiter, t_ms, self.settings.deescalate_hold_ms)
@@ -329,13 +352,15 @@ class Firmware:
         self.tx_dropped += 1
         return False
 
-    def _send_alert(self, seq, t_ms, ttc_ms, rx_ticks, origin=schema.ORIGIN_FRAME):
+    def _send_alert(self, seq, t_ms, ttc_ms, rx_ticks, origin=_ORIGIN_FRAME):
         enc = self.enc
         arbiter = self.arbiter
+        tx_seq = enc.seq  # enc.next_seq(), inlined: this waits on the frame that raises an ALERT
+        enc.seq = (tx_seq + 1) & 0xFFFF
         # Fields in schema order (T_ALERT); tests/test_alert_path.py decodes every one.
-        pack_into(self._alert_fmt, enc.buf, _HDR, schema.VERSION, schema.T_ALERT, enc.next_seq(),
+        pack_into(self._alert_fmt, enc.buf, _HDR, _VERSION, _T_ALERT, tx_seq,
                   seq, arbiter.level, arbiter.cause, ttc_ms, ticks_diff(self.ticks_us(), rx_ticks), t_ms,
-                  alerts.outputs_of(arbiter.row), origin, 0, rx_ticks)
+                  _OUTPUTS[arbiter.cause][arbiter.level], origin, 0, rx_ticks)
         self.alert_pending = not self._write(enc.buf, enc.finish(self._alert_len))
 
     def _send_status(self, seq, rx_ticks):
@@ -347,7 +372,7 @@ class Firmware:
             due = schema.HEAP_SAMPLE_EVERY - 1
         self._heap_due = due
         # Fields in schema order (T_STATUS); tests/test_alert_path.py decodes every one.
-        pack_into(self._status_fmt, enc.buf, _HDR, schema.VERSION, schema.T_STATUS, enc.next_seq(),
+        pack_into(self._status_fmt, enc.buf, _HDR, _VERSION, _T_STATUS, enc.next_seq(),
                   seq, self.arbiter.level, self.arbiter.cause, self.last_proc_us, dec.processed,
                   dec.dropped, dec.rejected, dec.bad_crc, dec.skipped_bytes, self.threat.ttc_ms, rx_ticks,
                   self.dm.status, self.dm.terminal, 0, self.tx_dropped, self.faults, dec.bad_version,

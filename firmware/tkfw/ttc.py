@@ -184,7 +184,7 @@ class _Tracks:
         # an array a conversion each way; both are made once and storing allocates nothing.
         self.ids = [0] * _SLOTS
         self.stamp = [-1] * _SLOTS  # frame number the slot belongs to
-        self.closing = [0] * _SLOTS  # mm/s
+        self.rate = [0] * _SLOTS  # range rate, mm/s (closing speed negated: the radar's own sign)
         self.accel = [0] * _SLOTS  # mm/s^2, low-passed, closing positive
         self.hits = [0] * _SLOTS  # consecutive frames at WARNING or above
 
@@ -261,7 +261,9 @@ class Threat:
         # and this loop is run for every one of them, so it does the least it can for those.
         for w in range(first_word + 3, first_word + 3 + 4 * count, 4):
             lateral = words[w]
-            if neg_half_width <= lateral <= half_width and words[w - 1] <= max_rate:
+            # Two plain tests, not a chained one (a chain costs a stack shuffle per record, the
+            # commonest cost here: about a microsecond a record on the board).
+            if lateral <= half_width and lateral >= neg_half_width and words[w - 1] <= max_rate:
                 rng = words[w - 2]
                 if rng < 0:  # already overlapping: as close as it gets
                     rng = 0
@@ -305,7 +307,7 @@ class Threat:
             p = tid & _SLOT_MASK
             while stamp[p] == gen:
                 if ids[p] == tid:
-                    accel = _accel_after(tracks.accel[p], closing, tracks.closing[p], dt)
+                    accel = _accel_after(tracks.accel[p], closing, -tracks.rate[p], dt)
                     hits = tracks.hits[p]
                     break
                 p = (p + 1) & _SLOT_MASK
@@ -331,7 +333,7 @@ class Threat:
     def track(self, words, first_word, count, settings, t_ms=0):
         """Bring every target's history up to this frame (after decide(), with the same frame).
 
-        Per track id: closing speed, low-passed relative acceleration, and how many frames in a
+        Per track id: range rate, low-passed relative acceleration, and how many frames in a
         row it was in path at WARNING or above (the confirmation count). Done after the alert has
         gone out: it costs more than the decision and changes nothing in it. It runs for every
         target of every frame, so the loop reads each table into a local once and inlines what
@@ -339,7 +341,7 @@ class Threat:
         """
         half_width = settings.lane_half_width_mm
         neg_half_width = -half_width
-        closing_min = settings.closing_min_mm_s
+        max_rate = -settings.closing_min_mm_s  # in path: closing at least closing_min
         margin = settings.stop_margin_mm
         reaction = self.reaction_ms
         # Every slot of a table holds the same frame's time, so whether the previous frame's
@@ -360,28 +362,34 @@ class Threat:
         prev_gen = self._gen
         gen = (prev_gen + 1) & _T_MASK
         self._gen = gen
+        if not dt:
+            # No history this frame: a stamp no slot ever holds (slots hold -1 or a frame number)
+            # ends every lookup in the previous table at once, with no test of dt per target.
+            prev_gen = -2
         if count > _MAX_TARGETS:  # the tables hold 2 x MAX_TARGETS ids
             count = _MAX_TARGETS
         ids = cur.ids
         stamp = cur.stamp
-        closings = cur.closing
+        rates = cur.rate
         accels = cur.accel
         hits_now = cur.hits
         p_ids = prev.ids
         p_stamp = prev.stamp
-        p_closings = prev.closing
+        p_rates = prev.rate
         p_accels = prev.accel
         p_hits = prev.hits
         for w in range(first_word, first_word + 4 * count, 4):
             tid = words[w]
-            closing = -words[w + 2]
-            if closing > _V_MAX_MM_S:
-                closing = _V_MAX_MM_S
-            elif closing < -_V_MAX_MM_S:
-                closing = -_V_MAX_MM_S
+            # The range rate as the radar gives it, closing negative: negated only for a target
+            # in path, which is the only one whose closing speed is used (an operation per
+            # record costs about a microsecond on the board).
+            rate = words[w + 2]
+            if rate < -_V_MAX_MM_S:
+                rate = -_V_MAX_MM_S
+            elif rate > _V_MAX_MM_S:
+                rate = _V_MAX_MM_S
             # Its slot this frame (open addressing; the same slot again for a repeated id).
-            home = tid & _SLOT_MASK
-            slot = home
+            slot = p = tid & _SLOT_MASK  # p: its home slot in the previous table, below
             while stamp[slot] == gen and ids[slot] != tid:
                 slot = (slot + 1) & _SLOT_MASK
             stamp[slot] = gen
@@ -389,40 +397,35 @@ class Threat:
             # Its history: the previous frame's slot, if it was there (found: -1 when not).
             accel = 0
             found = -1
-            if dt:
-                p = home
-                while p_stamp[p] == prev_gen:
-                    if p_ids[p] == tid:
-                        # _accel_after(p_accels[p], closing, p_closings[p], dt), inlined
-                        accel = p_accels[p]
-                        raw = (closing - p_closings[p]) * 1000 // dt  # |diff| <= 2e5: 2e8
-                        if raw > _A_MAX_MM_S2:
-                            raw = _A_MAX_MM_S2
-                        elif raw < -_A_MAX_MM_S2:
-                            raw = -_A_MAX_MM_S2
-                        accel += (raw - accel) // 4
-                        found = p
-                        break
-                    p = (p + 1) & _SLOT_MASK
-            closings[slot] = closing
+            while p_stamp[p] == prev_gen:
+                if p_ids[p] == tid:
+                    # _accel_after(p_accels[p], -rate, -p_rates[p], dt), inlined
+                    accel = p_accels[p]
+                    raw = (p_rates[p] - rate) * 1000 // dt  # closing - previous closing; |diff| <= 2e5: 2e8
+                    if raw > _A_MAX_MM_S2:
+                        raw = _A_MAX_MM_S2
+                    elif raw < -_A_MAX_MM_S2:
+                        raw = -_A_MAX_MM_S2
+                    accel += (raw - accel) // 4
+                    found = p
+                    break
+                p = (p + 1) & _SLOT_MASK
+            rates[slot] = rate
             accels[slot] = accel
             # The confirmation count is read only for a target in path: the rest restart at 0.
-            if closing >= closing_min and neg_half_width <= words[w + 3] <= half_width:
-                rng = words[w + 1]
-                if rng < 0:
-                    rng = 0
-                if w == decided_w:
-                    level = self.raw_level
-                else:
-                    level = _level_of(self, rng, closing, accel, reaction, margin, settings)
-                if level < _WARNING:
-                    hits = 0
-                elif found >= 0:
-                    hits = p_hits[found] + 1
-                else:
-                    hits = 1
-            else:
-                hits = 0
+            hits = 0
+            if rate <= max_rate:
+                lateral = words[w + 3]
+                if lateral <= half_width and lateral >= neg_half_width:  # two plain tests: see decide()
+                    rng = words[w + 1]
+                    if rng < 0:
+                        rng = 0
+                    if w == decided_w:
+                        level = self.raw_level
+                    else:
+                        level = _level_of(self, rng, -rate, accel, reaction, margin, settings)
+                    if level >= _WARNING:
+                        hits = p_hits[found] + 1 if found >= 0 else 1
             hits_now[slot] = hits
 
 

@@ -86,7 +86,10 @@ class Decoder:
         while True:
             if fill < _HDR:
                 return 0
-            length = _header_at(buf, 0)
+            # _header_at(buf, 0), inlined: every frame waits on it
+            b1 = buf[1]
+            b2 = buf[2]
+            length = b1 | (b2 << 8) if buf[0] == _SYNC and buf[3] == (_HCHK_KEY ^ b1 ^ b2) else -1
             if length < _MIN_PAYLOAD or length > _MAX_PAYLOAD:
                 self._resync(1)  # every byte dropped here failed the header check
                 fill = self.fill
