@@ -211,7 +211,21 @@ class Device:
         self.hello = Hello.of(msg.fields)
         return self.hello
 
-    def status(self, timeout: float = 2.0, sink=None) -> codec.Message | None:
-        """Ask for the device's counters now."""
+    def status(self, timeout: float = 2.0, sink=None, busy_limit: float = 0.0) -> codec.Message | None:
+        """Ask for the device's counters now. busy_limit: a device still answering earlier frames
+        (a backlog the link held, as a slow board's can be) is waited for while its other replies
+        keep coming, `timeout` after the last of them, up to busy_limit seconds in all."""
         seq, _ = self.send("status_req")
-        return self.wait_for("status", timeout, match=lambda m: m["frame_seq"] == seq, sink=sink)
+        end = time.monotonic() + max(timeout, busy_limit)
+        while True:
+            others = []
+
+            def collect(msg):
+                others.append(msg)
+                if sink is not None:
+                    sink(msg)
+
+            left = end - time.monotonic()
+            msg = self.wait_for("status", min(timeout, left), match=lambda m: m["frame_seq"] == seq, sink=collect)
+            if msg is not None or not others or left <= timeout:
+                return msg
