@@ -76,7 +76,7 @@ def _scenario(**kw):
 def test_the_state_at_a_time_is_the_base_overridden_by_every_entry_due(t_s, eyes_on_road, eyes_closed, hands_on):
     state = _scenario().driver.state_at(t_s)
     assert state == {"hands_on": hands_on, "eyes_on_road": eyes_on_road, "eyes_closed": eyes_closed,
-                     "engaged": True}
+                     "engaged": True, "override": False}
 
 
 def test_the_report_timeline_lists_the_full_state_from_the_start():
@@ -92,7 +92,8 @@ def test_the_report_timeline_lists_the_full_state_from_the_start():
 def test_every_driver_state_maps_to_its_own_flag_bits(values):
     state = dict(zip(STATE_KEYS, values))
     bits = {"hands_on": schema.DRIVER_HANDS_ON, "eyes_on_road": schema.DRIVER_EYES_ON_ROAD,
-            "eyes_closed": schema.DRIVER_EYES_CLOSED, "engaged": schema.DRIVER_ENGAGED}
+            "eyes_closed": schema.DRIVER_EYES_CLOSED, "engaged": schema.DRIVER_ENGAGED,
+            "override": schema.DRIVER_OVERRIDE}
     assert driver_flags(state) == sum(bits[key] for key, on in state.items() if on)
 
 

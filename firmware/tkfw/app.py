@@ -32,7 +32,7 @@ from tkfw import VERSION, alerts, schema
 from tkfw.compat import collect, const, heap_lock, heap_unlock, mem_alloc, mem_free, ticks_diff
 from tkfw.dm import DriverMonitor
 from tkfw.settings import SPEC, Settings
-from tkfw.ttc import Threat
+from tkfw.ttc import Threat, hold_brake
 from tkfw.wire import LOOKAHEAD, Decoder, Encoder
 
 _POLL_US = const(5000)  # longest wait for input before the loop services outputs again
@@ -48,6 +48,7 @@ def _word(offset):
 
 _RADAR, _ = schema.layout(schema.MESSAGES[schema.T_RADAR][1])
 _W_RADAR_T = _word(_RADAR["t_ms"][0])
+_W_RADAR_EGO = _word(_RADAR["ego_speed"][0])
 _B_RADAR_N = _HDR + _RADAR["n_targets"][0]
 _W_TARGETS = _word(schema.RADAR_TARGETS_AT)
 _DRIVER, _ = schema.layout(schema.MESSAGES[schema.T_DRIVER][1])
@@ -61,6 +62,7 @@ _CFG_SET, _ = schema.layout(schema.MESSAGES[schema.T_CONFIG_SET][1])
 _CAUSE_FAULT = alerts.CAUSE_FAULT
 _CAUSE_COLLISION = alerts.CAUSE_COLLISION
 _NONE = alerts.NONE
+_EMERGENCY = alerts.EMERGENCY
 _OUTPUTS = alerts.OUTPUTS
 # tkfw.schema values read on every frame, as this module's constants: the compiler folds them into
 # the code, where a name read from another module is a lookup at every use. Checked below.
@@ -250,8 +252,11 @@ class Firmware:
         hold_ms = settings.deescalate_hold_ms
         dm.update(t_ms, self.io.hands_on(), settings)
         threat.decide(words, _W_TARGETS, count, settings, t_ms, dm.reaction)
-        if threat.level != settled[_CAUSE_COLLISION]:
-            arbiter.request(_CAUSE_COLLISION, threat.level, t_ms, hold_ms)
+        level = threat.level
+        if level == _EMERGENCY or threat.brake_hold:  # a brake request, raised or held (tkfw.ttc)
+            level = hold_brake(threat, level, t_ms, words[_W_RADAR_EGO], dm.override, settings.brake_clear_ms)
+        if level != settled[_CAUSE_COLLISION]:
+            arbiter.request(_CAUSE_COLLISION, level, t_ms, hold_ms)
         dec.processed += 1
         # self._decide(seq, t_ms, rx_ticks), inlined: a method call is among the dearest steps
         # of a frame on the board.

@@ -67,12 +67,13 @@ _F_HANDS_ON = const(1)
 _F_EYES_ON_ROAD = const(2)
 _F_EYES_CLOSED = const(4)
 _F_ENGAGED = const(8)
+_F_OVERRIDE = const(16)
 
 if ((alerts.NONE, alerts.NOTICE, alerts.WARNING, alerts.TAKEOVER, alerts.EMERGENCY) != (_NONE, _NOTICE, _WARNING, _TAKEOVER, _EMERGENCY)
         or (alerts.CAUSE_HANDS_OFF, alerts.CAUSE_EYES_OFF, alerts.CAUSE_VATS, alerts.CAUSE_DROWSY, alerts.CAUSE_LOCKOUT)
         != (_CAUSE_HANDS_OFF, _CAUSE_EYES_OFF, _CAUSE_VATS, _CAUSE_DROWSY, _CAUSE_LOCKOUT)
-        or (schema.DRIVER_HANDS_ON, schema.DRIVER_EYES_ON_ROAD, schema.DRIVER_EYES_CLOSED, schema.DRIVER_ENGAGED)
-        != (_F_HANDS_ON, _F_EYES_ON_ROAD, _F_EYES_CLOSED, _F_ENGAGED)):
+        or (schema.DRIVER_HANDS_ON, schema.DRIVER_EYES_ON_ROAD, schema.DRIVER_EYES_CLOSED, schema.DRIVER_ENGAGED,
+            schema.DRIVER_OVERRIDE) != (_F_HANDS_ON, _F_EYES_ON_ROAD, _F_EYES_CLOSED, _F_ENGAGED, _F_OVERRIDE)):
     raise ImportError("tkfw.dm constants out of step with tkfw.alerts / tkfw.schema")
 
 
@@ -136,6 +137,7 @@ class DriverMonitor:
         self.status = 0  # dm_flags for STATUS
         self.reaction = 0  # ms, the reaction time the collision rows assume (set by update)
         self.pin_hands = False  # the board's hands-on input at the last update
+        self.override = False  # the driver overrides the brake request (fresh driver frames only)
         self.quiet = False  # attentive and nothing running at the last update (update's short way)
 
     def on_frame(self, flags, t_ms):
@@ -164,6 +166,7 @@ class DriverMonitor:
                 dt = _DT_MAX_MS
         # -- the inputs from now on
         fresh = self.have_frame and ticks_diff(t_ms, self.frame_t_ms) <= settings.driver_stale_ms
+        self.override = fresh and self.flags & _F_OVERRIDE != 0
         if fresh:
             flags = self.flags
             closed = flags & _F_EYES_CLOSED != 0

@@ -67,7 +67,8 @@ MESSAGES = {
     )),
     T_DRIVER: ("driver", (
         ("t_ms", "I", "ms, scenario time of the observation"),
-        ("flags", "B", "bit0 hands on wheel, bit1 eyes on road, bit2 eyes closed, bit3 assistance engaged"),
+        ("flags", "B", "bit0 hands on wheel, bit1 eyes on road, bit2 eyes closed, bit3 assistance engaged, "
+                       "bit4 driver override (accelerator or steering input: releases a brake request)"),
         ("reserved", "B", "reserved, 0"),
         ("reserved2", "H", "reserved, 0"),
     )),
@@ -182,6 +183,7 @@ DRIVER_HANDS_ON = const(1)
 DRIVER_EYES_ON_ROAD = const(2)
 DRIVER_EYES_CLOSED = const(4)
 DRIVER_ENGAGED = const(8)
+DRIVER_OVERRIDE = const(16)  # the driver overrides the brake request (UN R152 5.3.3: accelerator, steering)
 
 _SIZES = {"B": 1, "H": 2, "I": 4, "b": 1, "h": 2, "i": 4, "16s": 16}
 

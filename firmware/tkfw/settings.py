@@ -146,6 +146,12 @@ SPEC = (
     ("radar_stale_frames", 3, "frames", 1, 5, CEILING,
      "no radar frame for this many nominal cycles (150 ms at 20 Hz) raises the FAULT cause at "
      "TAKEOVER: the system can no longer see, the driver must drive. Ceiling 5 (250 ms)."),
+    # -- the brake request once raised (tkfw.ttc hold_brake)
+    ("brake_clear_s", 0.5, "s", 0.3, 2.0, FLOOR,
+     "a collision brake request is held while any in-path target still closes; it is released "
+     "only once none has closed for this long (a target lost for a frame or two is still there), "
+     "or when the driver overrides. At a standstill it holds the car until the driver acts. "
+     "Floor 0.3 s (6 frames at 20 Hz): shorter would release on a brief radar dropout."),
 )
 
 KEYS = tuple(row[0] for row in SPEC)

@@ -218,7 +218,11 @@ class Threat:
         self.a_driver_mm_s2 = 0  # ... braking after the assumed reaction time
         self.reaction_ms = 0  # the reaction time assumed this frame
         self.raw_level = _NONE  # the level its figures call for
-        self.level = _NONE  # after multi-frame confirmation: what the arbiter is asked for
+        self.level = _NONE  # after multi-frame confirmation
+        # The brake request once raised (hold_brake): held, and since when nothing has closed in.
+        self.brake_hold = False
+        self.clearing = False
+        self.clear_since_ms = 0
         # Scratch results of _level_of (ints, so setting them allocates nothing).
         self._ttc = NO_TTC
         self._ettc = NO_TTC
@@ -427,6 +431,42 @@ class Threat:
                     if level >= _WARNING:
                         hits = p_hits[found] + 1 if found >= 0 else 1
             hits_now[slot] = hits
+
+
+_STANDSTILL_MM_S = const(100)  # ego speed below this (0.36 km/h) is a standstill
+
+
+def hold_brake(threat, level, t_ms, ego_mm_s, override, clear_ms):
+    """The collision level to ask the arbiter for, after decide(): EMERGENCY (the brake request)
+    is held once raised, since braking itself raises the TTC and would otherwise release it while
+    the car still closes on the threat (and raise it again, metres later).
+
+    Held while an in-path target still closes (decide() found a threat: closing at least
+    closing_min); released once none has for clear_ms, or at once when the driver overrides
+    (UN R152: accelerator or steering input), and then the confirmed level applies. At a
+    standstill (ego_mm_s) it holds the car until the driver acts, as AEB systems do. While the
+    driver overrides, the collision cue stays but never above TAKEOVER: no brake request.
+    A module function (a method call costs more on the board); called only while a brake
+    request is raised or asked for.
+    """
+    if override:
+        threat.brake_hold = False
+        return _TAKEOVER if level > _TAKEOVER else level
+    if level == _EMERGENCY:
+        threat.brake_hold = True
+        threat.clearing = False
+        return level
+    if ego_mm_s < _STANDSTILL_MM_S or threat.target_id >= 0:
+        threat.clearing = False  # stopped, or still closing in: the request stays
+        return _EMERGENCY
+    if not threat.clearing:
+        threat.clearing = True
+        threat.clear_since_ms = t_ms
+    if ticks_diff(t_ms, threat.clear_since_ms) < clear_ms:
+        return _EMERGENCY
+    threat.brake_hold = False
+    threat.clearing = False
+    return level
 
 
 def _level_of(threat, rng, closing, accel, reaction, margin, settings):

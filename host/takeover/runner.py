@@ -54,6 +54,8 @@ def driver_flags(state: dict) -> int:
         flags |= schema.DRIVER_EYES_CLOSED
     if state["engaged"]:
         flags |= schema.DRIVER_ENGAGED
+    if state["override"]:
+        flags |= schema.DRIVER_OVERRIDE
     return flags
 
 

@@ -41,7 +41,7 @@ class Target:
     ghost: bool = False  # a false detection: reported by the radar, but nothing is there
 
 
-STATE_KEYS = ("hands_on", "eyes_on_road", "eyes_closed", "engaged")  # what a driver frame carries
+STATE_KEYS = ("hands_on", "eyes_on_road", "eyes_closed", "engaged", "override")  # what a driver frame carries
 
 
 @dataclass
@@ -53,6 +53,7 @@ class Driver:
     eyes_on_road: bool = True
     eyes_closed: bool = False
     engaged: bool = True  # ... including whether assistance is engaged
+    override: bool = False  # ... and whether the driver overrides a brake request (accelerator, steering)
     driver_hz: float = 10.0  # driver frames per second
     reaction_distracted_s: float = 2.0  # eyes off road or closed when the alert comes (Green 2000, Europe)
     state: list[dict] = field(default_factory=list)  # [[driver.state]]: {"t_s": s, key: bool, ...}
@@ -135,7 +136,7 @@ _TARGET = {"id": (int, True), "range_m": (float, True), "lateral_m": _OPTIONAL_F
            "ghost": (bool, False)}
 _DRIVER = {"reacts_to": (str, False), "reaction_s": _OPTIONAL_FLOAT, "brake_mps2": _OPTIONAL_FLOAT,
            "hands_on": (bool, False), "eyes_on_road": (bool, False), "eyes_closed": (bool, False),
-           "engaged": (bool, False), "driver_hz": _OPTIONAL_FLOAT, "reaction_distracted_s": _OPTIONAL_FLOAT,
+           "engaged": (bool, False), "override": (bool, False), "driver_hz": _OPTIONAL_FLOAT, "reaction_distracted_s": _OPTIONAL_FLOAT,
            "state": (list, False)}
 _DRIVER_STATE = {"t_s": (float, True), **{key: (bool, False) for key in STATE_KEYS}}
 _AEB = {"enabled": (bool, False), "delay_s": _OPTIONAL_FLOAT, "decel_mps2": _OPTIONAL_FLOAT,

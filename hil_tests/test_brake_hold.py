@@ -1,0 +1,88 @@
+"""The brake request on the board: once raised it holds while the car still closes on the threat,
+holds the car at a standstill, and lets go when the driver overrides.
+
+Braking raises the TTC, so a brake request that followed the TTC alone let go while still closing
+and came back metres later. Ground truth comes from the plant: a trace row's `ttc_s` is null
+exactly when nothing closes in."""
+
+import random
+
+import pytest
+
+from tkfw.alerts import LEVELS
+from tkfw.settings import Settings
+
+from takeover import scenario as scenarios
+from takeover.runner import Pace, run_scenario
+
+ST = Settings()
+EMERGENCY = LEVELS.index("EMERGENCY")
+
+
+def _released_while_closing(run):
+    """Trace rows (t_s) after the first brake request where the board shows less than EMERGENCY
+    while the car still closes on something."""
+    rows = run.trace
+    first = next((k for k, row in enumerate(rows) if row["level"] == "EMERGENCY"), None)
+    assert first is not None, "no brake request at all"
+    return [row["t_s"] for row in rows[first:]
+            if row["ttc_s"] is not None and row["level"] is not None and LEVELS.index(row["level"]) < EMERGENCY]
+
+
+def test_a_lead_braking_to_a_stop_is_braked_for_until_the_car_stops_and_the_car_is_then_held(device):
+    run = run_scenario(device, scenarios.load("aeb-lead-brakes-to-a-stop"), Pace(lockstep=True))
+    assert run.passed, run.failures
+    assert _released_while_closing(run) == []
+    # one brake request, never lowered: the alerts go up the ladder once and stop at EMERGENCY
+    assert [a["level"] for a in run.alerts][-1] == "EMERGENCY"
+    assert sum(a["level"] == "EMERGENCY" for a in run.alerts) == 1
+    # braking without a break stops it short of the stopped lead, and it stays held there
+    assert run.outcome["ego_stopped"] and run.outcome["end_speed_kph"] == 0.0
+    assert run.outcome["min_gap_m"] > 3.0
+    stopped = [row for row in run.trace if row["ego_kph"] == 0.0]
+    assert stopped and all(row["level"] == "EMERGENCY" for row in stopped)
+
+
+def _random_stop(rng, k):
+    """A driver-absent stop behind a lead that brakes hard: speeds, headways and decelerations
+    drawn like the review that found the release (and seeded, the same on every machine)."""
+    speed = rng.uniform(50, 130)
+    headway_s = rng.uniform(0.8, 2.0)
+    return scenarios.parse(f"""
+name = "random-stop-{k}"
+description = "a driver-absent stop behind a lead braking hard"
+duration_s = 14
+[ego]
+speed_kph = {speed:.1f}
+[[target]]
+id = 1
+range_m = {speed / 3.6 * headway_s:.1f}
+speed_kph = {speed:.1f}
+brake_at_s = {rng.uniform(0.5, 2.0):.2f}
+brake_mps2 = {rng.uniform(5.0, 9.0):.2f}
+[driver]
+reacts_to = "never"
+""", f"random-stop-{k}")
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_no_driver_absent_stop_releases_the_brake_while_closing(device, seed):
+    rng = random.Random(seed)
+    for k in range(3):
+        run = run_scenario(device, _random_stop(rng, k), Pace(lockstep=True), measure_link=False)
+        assert _released_while_closing(run) == [], run.scenario.name
+        assert run.outcome["ego_stopped"] or run.outcome["collision"], run.outcome
+
+
+def test_a_driver_override_releases_the_brake_request_and_the_collision_cue_stays(device):
+    scn = scenarios.load("aeb-lead-brakes-to-a-stop")
+    override_s = 2.5  # the brake request came at 1.7 s; the car still closes fast
+    scn.driver.state = [{"t_s": override_s, "override": True}]
+    run = run_scenario(device, scn, Pace(lockstep=True))
+    after = [a for a in run.alerts if a["t_s"] >= override_s]
+    assert after, run.alerts
+    # the next alert steps the brake request down (through the ladder: the shown row's minimum
+    # duration and the hold), and the collision cue stays at TAKEOVER, not below, while closing
+    assert after[0]["level"] == "TAKEOVER" and after[0]["cause"] == "collision"
+    assert after[0]["t_s"] <= override_s + ST.deescalate_hold_s + 0.1
+    assert all(a["level"] != "EMERGENCY" for a in after)
