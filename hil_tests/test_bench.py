@@ -27,7 +27,7 @@ def test_each_alert_is_timed_against_an_echo_of_the_same_size_sent_between_the_r
     assert [c["case"] for c in cases] == [name for name, _ in bench.LATENCY_CASES]
     for case, (_, n) in zip(cases, bench.LATENCY_CASES):
         radar = codec.encode("radar", 0, targets=[{"id": 0, "range": 0, "range_rate": 0, "lateral": 0}] * n)
-        # every cycle alerts once per radar frame (NOTICE, then EMERGENCY once confirmed) ...
+        # every cycle alerts once per radar frame (NOTICE, then TAKEOVER once confirmed) ...
         assert case["alert"]["n"] == cycles * confirm, case
         # ... and every radar frame is followed by one echo of the same size
         assert case["floor"]["n"] == cycles * confirm, case

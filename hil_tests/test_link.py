@@ -88,10 +88,11 @@ def test_emergency_drives_every_output_including_the_brake_request(device, port)
     device.start_session()
     rows = {row[alerts.LEVEL]: row for row in alerts.TABLE if row[alerts.CAUSE] == alerts.CAUSE_COLLISION}
     # A target 10 m ahead closing at 20 m/s: TTC 0.5 s, inside every threshold. WARNING and above
-    # need confirmation on consecutive frames, so the same track is reported until it is confirmed.
+    # need confirmation on consecutive frames, the brake request a longer track, so the same track
+    # is reported until it is long enough.
     st = Settings()
     seq = None
-    for k in range(st.confirm_frames):
+    for k in range(st.brake_confirm_frames):
         seq, _ = device.send("radar", targets=[{"id": 1, "range": 10000 - 1000 * k, "range_rate": -20000,
                                                 "lateral": 0}], t_ms=50 * k, ego_speed=20000)
     alert = device.wait_for("alert", 2.0, match=lambda m: m["level"] == alerts.EMERGENCY)

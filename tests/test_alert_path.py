@@ -22,6 +22,7 @@ from tkfw.app import Firmware
 from tkfw.settings import Settings
 
 FRAME_MS = 50
+BRAKE_FRAMES = Settings().brake_confirm_n  # radar frames of a closing car before the brake request
 
 
 def words_of(targets):
@@ -36,7 +37,7 @@ class Model:
 
     def __init__(self, settings):
         self.s = settings
-        self.history = {}  # id -> (closing, t_ms, accel, hits) as of the last frame
+        self.history = {}  # id -> (closing, t_ms, accel, hits, range if in path) as of the last frame
         self.target_id = -1
 
     def frame(self, targets, t_ms, reaction_ms):
@@ -45,15 +46,19 @@ class Model:
         candidates = []  # (range, id, closing, accel, hits after this frame, raw level, figures)
         for tid, rng, rate, lateral in targets:
             closing = max(-ttc._V_MAX_MM_S, min(ttc._V_MAX_MM_S, -rate))
-            accel, hits = 0, 0
+            accel, hits, r = 0, 0, None
+            if closing >= s.closing_min_mm_s and abs(lateral) <= s.lane_half_width_mm:
+                r = max(rng, 0)
             if tid in self.history:
-                c0, t0, a0, h0 = self.history[tid]
+                c0, t0, a0, h0, r0 = self.history[tid]
                 if 0 < t_ms - t0 <= 500:
                     raw = max(-15000, min(15000, (closing - c0) * 1000 // (t_ms - t0)))
                     accel = a0 + (raw - a0) // 4
                     hits = h0
-            if closing >= s.closing_min_mm_s and abs(lateral) <= s.lane_half_width_mm:
-                r = max(rng, 0)
+                    # a range that moved other than the closing speed says restarts the count
+                    if hits and r is not None and abs(r0 - r - closing * (t_ms - t0) // 1000) > s.track_jump_mm:
+                        hits = 0
+            if r is not None:
                 plain = ttc._TTC_CAP_MS if r >= closing * 60 else r * 1000 // closing
                 ettc = ttc.enhanced_ttc(r, closing, accel, plain)
                 a_now = ttc.a_req(closing, r, 0, s.stop_margin_mm)
@@ -63,7 +68,7 @@ class Model:
                 candidates.append((r, tid, closing, accel, hits, level, (plain, ettc, a_now, a_driver)))
             else:
                 hits = 0
-            seen[tid] = (closing, t_ms, accel, hits)
+            seen[tid] = (closing, t_ms, accel, hits, r)
         self.history = seen
         if not candidates:
             self.target_id = -1
@@ -76,6 +81,8 @@ class Model:
         level = best[5]
         if level >= alerts.WARNING and best[4] < s.confirm_n:
             level = alerts.NOTICE
+        elif level == alerts.EMERGENCY and best[4] < s.brake_confirm_n:
+            level = alerts.TAKEOVER  # braking needs a longer track
         return {"target_id": best[1], "range_mm": best[0], "closing_mm_s": best[2], "accel_mm_s2": best[3],
                 "raw_level": best[5], "level": level, "ttc_ms": best[6][0], "ettc_ms": best[6][1],
                 "a_now_mm_s2": best[6][2], "a_driver_mm_s2": best[6][3]}
@@ -148,16 +155,17 @@ def run_frames(frames):
 
 
 def car_ahead(seq, k):
-    """A stopped car 8 m ahead of an ego at 20 m/s: EMERGENCY once confirmed."""
+    """A stopped car 8 m ahead of an ego at 20 m/s: TAKEOVER once confirmed, EMERGENCY (the
+    brake request) once its track is brake_confirm_frames long."""
     return codec.encode("radar", seq, targets=[{"id": 1, "range": 8000 - 1000 * k, "range_rate": -20_000,
                                                 "lateral": 0}], t_ms=FRAME_MS * k, ego_speed=20_000)
 
 
 def test_the_alert_is_written_before_the_tracks_move_on_and_the_status_after():
-    fw, sent = run_frames([codec.encode("info_req", 0)] + [car_ahead(1 + k, k) for k in range(3)])
+    fw, sent = run_frames([codec.encode("info_req", 0)] + [car_ahead(1 + k, k) for k in range(4)])
     radar = [(m, gen) for m, gen in sent if m.name in ("alert", "status")]
     alerts_ = [(m, gen) for m, gen in radar if m.name == "alert"]
-    assert [m["level"] for m, _ in alerts_] == [alerts.NOTICE, alerts.EMERGENCY]
+    assert [m["level"] for m, _ in alerts_] == [alerts.NOTICE, alerts.TAKEOVER, alerts.EMERGENCY]
     for alert, gen in alerts_:
         status, status_gen = next((m, g) for m, g in radar if m.name == "status" and m["frame_seq"] == alert["frame_seq"])
         assert status_gen == gen + 1  # track() ran between the frame's ALERT and its STATUS
@@ -167,26 +175,26 @@ def test_every_alert_and_status_field_is_what_the_firmware_holds(monkeypatch):
     samples = iter(range(10_000, 20_000, 8))
     monkeypatch.setattr(tkfw.app, "mem_alloc", lambda: next(samples))
     frames = [codec.encode("info_req", 0), codec.encode("driver", 1, t_ms=0, flags=0)]
-    frames += [car_ahead(2 + k, k) for k in range(2)]
+    frames += [car_ahead(2 + k, k) for k in range(BRAKE_FRAMES)]
     fw, sent = run_frames(frames)
     alert = [m for m, _ in sent if m.name == "alert"][-1]
     status = [m for m, _ in sent if m.name == "status"][-1]
     arbiter, threat, dec = fw.arbiter, fw.threat, fw.dec
     assert alert.fields == {
-        "frame_seq": 3, "level": arbiter.level, "cause": arbiter.cause, "ttc_ms": threat.ttc_ms,
-        "proc_us": alert["proc_us"], "t_ms": FRAME_MS, "outputs": alerts.outputs_of(arbiter.row),
+        "frame_seq": 1 + BRAKE_FRAMES, "level": arbiter.level, "cause": arbiter.cause, "ttc_ms": threat.ttc_ms,
+        "proc_us": alert["proc_us"], "t_ms": FRAME_MS * (BRAKE_FRAMES - 1), "outputs": alerts.outputs_of(arbiter.row),
         "origin": schema.ORIGIN_FRAME, "reserved2": 0, "rx_ticks_us": status["rx_ticks_us"]}
     assert (alert["level"], alert["outputs"] & alerts.OUT_BRAKE) == (alerts.EMERGENCY, alerts.OUT_BRAKE)
     assert 0 < alert["proc_us"] < fw.last_proc_us  # the decision is part of the frame's work
     assert status.fields == {
-        "frame_seq": 3, "level": arbiter.level, "cause": arbiter.cause, "proc_us": fw.last_proc_us,
+        "frame_seq": 1 + BRAKE_FRAMES, "level": arbiter.level, "cause": arbiter.cause, "proc_us": fw.last_proc_us,
         "processed": dec.processed, "dropped": dec.dropped, "rejected": dec.rejected, "bad_crc": dec.bad_crc,
         "skipped_bytes": dec.skipped_bytes, "ttc_ms": threat.ttc_ms, "rx_ticks_us": status["rx_ticks_us"],
         "dm_flags": fw.dm.status, "dm_terminal": fw.dm.terminal, "reserved3": 0, "tx_dropped": fw.tx_dropped,
         "loop_faults": fw.faults, "bad_version": dec.bad_version, "bad_type": dec.bad_type,
         "bad_length": dec.bad_length, "lost": dec.lost, "heap_bytes": 10_000, "heap_free": 0,
         "heap_locked_frames": 0}
-    assert dec.processed == 4 and fw.dm.status != 0  # INFO_REQ, the driver frame, two radar frames
+    assert dec.processed == 2 + BRAKE_FRAMES and fw.dm.status != 0  # INFO_REQ, the driver frame, the radar frames
 
 
 def test_heap_bytes_is_measured_on_the_first_status_and_every_sample_interval_after(monkeypatch):

@@ -68,3 +68,45 @@ def test_a_new_drive_forgets_the_hold():
     threat = raised()
     threat.reset()
     assert not threat.brake_hold and not threat.clearing
+
+
+# -- plausibility before braking: how long and how consistent a track must be -------------------
+def _frames(threat, frames, settings=ST):
+    """Each frame's [(id, range mm, range rate mm/s, lateral mm)] through decide() and track(),
+    50 ms apart; the confirmed level of each."""
+    from array import array
+
+    levels = []
+    for k, targets in enumerate(frames):
+        words = array("i")
+        for record in targets:
+            words.extend(record)
+        threat.decide(words, 0, len(targets), settings, 50 * k, settings.reaction_ms)
+        threat.track(words, 0, len(targets), settings, 50 * k)
+        levels.append(threat.level)
+    return levels
+
+
+def test_a_ghost_of_up_to_three_frames_never_asks_for_the_brake():
+    for length in (1, 2, 3):
+        ghost = [[(66, 15_000 - 1_400 * k, -28_000, 0)] for k in range(length)]
+        levels = _frames(Threat(), [[]] + ghost + [[], []])
+        assert alerts.EMERGENCY not in levels, (length, levels)
+
+
+def test_a_car_cutting_in_10_m_ahead_closing_at_30_kmh_is_braked_for_150_ms_after_it_appears():
+    closing = 30_000 // 36 * 10  # 30 km/h in mm/s
+    cut_in = [[(5, 10_000 - closing * 50 * k // 1000, -closing, 0)] for k in range(6)]
+    levels = _frames(Threat(), [[]] * 3 + cut_in)[3:]
+    assert levels.index(alerts.EMERGENCY) * 50 <= 150, levels
+    assert alerts.TAKEOVER in levels[:levels.index(alerts.EMERGENCY)]  # the cue came first
+
+
+def test_a_return_that_jumps_restarts_its_count_and_delays_the_brake_request():
+    closing = 20_000
+    steady = [[(8, 30_000 - 1_000 * k, -closing, 0)] for k in range(8)]
+    jumped = [[(8, 30_000 - 1_000 * k - (5_000 if k >= 2 else 0), -closing, 0)] for k in range(8)]
+    first_steady = _frames(Threat(), steady).index(alerts.EMERGENCY)
+    first_jumped = _frames(Threat(), jumped).index(alerts.EMERGENCY)
+    assert first_steady == ST.brake_confirm_n - 1
+    assert first_jumped == 2 + ST.brake_confirm_n - 1  # counted again from the frame of the jump

@@ -487,12 +487,14 @@ def test_a_ghost_target_for_one_frame_never_raises_a_warning():
         assert arb.level < alerts.WARNING
 
 
-def test_a_barrier_appearing_at_60_m_at_116_kmh_brakes_within_two_radar_frames():
+def test_a_barrier_appearing_at_60_m_at_116_kmh_warns_within_two_frames_and_brakes_at_the_fourth():
     s = Settings()
     v = 116 / 3.6
-    assert s.confirm_n <= 2
-    _, levels = drive(approach(60.0, v, 2), s)
-    assert levels[-1] == alerts.EMERGENCY
+    assert s.confirm_n <= 2 and s.brake_confirm_n == 4
+    _, levels = drive(approach(60.0, v, 4), s)
+    # raw EMERGENCY from the first frame: NOTICE, then the confirmed cue without braking, then the
+    # brake request once the track is long enough to be no ghost
+    assert levels == [alerts.NOTICE, alerts.TAKEOVER, alerts.TAKEOVER, alerts.EMERGENCY]
 
 
 def test_the_su7_barrier_warns_at_150_m_detection_and_brakes_at_least_0_8_s_later():
@@ -601,5 +603,5 @@ def test_levels_follow_the_decel_rows_where_they_are_stricter_than_ttc():
     _, inside = drive(approach(warn_gap - 1.0, v, 2), s)
     _, outside = drive(approach(warn_gap + 3.0, v, 2), s)
     assert inside[-1] == alerts.WARNING and outside[-1] == alerts.NOTICE
-    _, brake = drive(approach(emergency_gap - 1.0, v, 2), s)
+    _, brake = drive(approach(emergency_gap - 1.0, v, s.brake_confirm_n), s)
     assert brake[-1] == alerts.EMERGENCY

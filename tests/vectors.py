@@ -357,7 +357,7 @@ def expected_frames(frames, distracted, settings):
     """Per frame [target_id, ttc, ettc, a_now, a_driver, level] of the threat (see ttc.py docstring)."""
     react = settings.reaction_distracted_ms if distracted else settings.reaction_ms
     margin = settings.stop_margin_mm
-    history = {}  # id -> (closing, t_ms, accel, hits) of the previous frame only
+    history = {}  # id -> (closing, t_ms, accel, hits, range if in path) of the previous frame only
     incumbent = -1
     out = []
     for k, targets in enumerate(frames):
@@ -367,14 +367,18 @@ def expected_frames(frames, distracted, settings):
         for t in targets:
             closing = _clamp(-t["range_rate"], -100_000, 100_000)
             accel, hits = 0, 0
+            in_path = closing >= settings.closing_min_mm_s and abs(t["lateral"]) <= settings.lane_half_width_mm
+            rng = max(t["range"], 0) if in_path else None
             if t["id"] in history:
-                c0, t0, a0, h0 = history[t["id"]]
+                c0, t0, a0, h0, r0 = history[t["id"]]
                 if 0 < t_ms - t0 <= 500:
                     raw = _clamp((closing - c0) * 1000 // (t_ms - t0), -15_000, 15_000)
                     accel, hits = a0 + (raw - a0) // 4, h0
+                    # a range that moved other than the closing speed says: not one object
+                    if hits and in_path and abs(r0 - rng - closing * (t_ms - t0) // 1000) > settings.track_jump_mm:
+                        hits = 0
             fig = None
-            if closing >= settings.closing_min_mm_s and abs(t["lateral"]) <= settings.lane_half_width_mm:
-                rng = max(t["range"], 0)
+            if in_path:
                 ttc = min(rng * 1000 // closing, TTC_CAP_MS)
                 ettc = _ettc(rng, closing, accel, ttc)
                 a_now, a_drv = _a_req(closing, rng, 0, margin), _a_req(closing, rng, react, margin)
@@ -390,7 +394,7 @@ def expected_frames(frames, distracted, settings):
                 cands.append(fig)
             else:
                 hits = 0
-            now[t["id"]] = (closing, t_ms, accel, hits)
+            now[t["id"]] = (closing, t_ms, accel, hits, rng)
         history = now
         if not cands:
             incumbent = -1
@@ -403,6 +407,8 @@ def expected_frames(frames, distracted, settings):
         rng, tid, ttc, ettc, a_now, a_drv, level, hits = best
         if level >= alerts.WARNING and hits < settings.confirm_n:
             level = alerts.NOTICE
+        elif level == alerts.EMERGENCY and hits < settings.brake_confirm_n:
+            level = alerts.TAKEOVER  # a brake request needs a longer track
         incumbent = tid
         out.append([tid, ttc, ettc, a_now, a_drv, level])
     return out
@@ -435,6 +441,10 @@ def threat_cases() -> list[dict]:
         ("SU7 barrier seen at 150 m, eyes off road", approach(7, 150.0, v116, 40), distracted),
         ("barrier appearing at 60 m at 116 km/h", approach(7, 60.0, v116, 3), attentive),
         ("one-frame ghost at TTC 0.5 s", ghost, attentive),
+        ("three-frame ghost at TTC 0.5 s: no brake request", [[]] + [[target(67, 15.0 - 1.4 * k, 28.0, 0.0)]
+                                                                    for k in range(3)] + [[], []], attentive),
+        ("a return that jumps 5 m restarts its count", [[target(8, 30.0 - (5.0 if k == 3 else 0.0) - 1.0 * k, 20.0, 0.0)]
+                                                        for k in range(8)], attentive),
         ("lead braking at 6 m/s^2", approach(3, 30.0, 1.0, 30, accel_mps2=6.0), attentive),
         ("ego braking: closing decays", approach(3, 45.0, 15.0, 30, accel_mps2=-7.0), attentive),
         ("two similar targets swap order", twins, attentive),

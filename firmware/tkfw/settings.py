@@ -75,7 +75,7 @@ SPEC = (
     ("confirm_frames", 2, "frames", 1, 2, CEILING,
      "WARNING or higher only after the condition held on this many consecutive frames of the "
      "same track: a one-frame ghost cannot warn. 2 frames = 50 ms at 20 Hz. Ceiling 2: a "
-     "barrier first seen at 60 m at 116 km/h (TTC 1.86 s) must brake within two frames."),
+     "barrier first seen at 60 m at 116 km/h (TTC 1.86 s) must warn within two frames."),
     ("switch_margin_m", 1.0, "m", 0.0, 3.0, None,
      "closest-in-path selection keeps the current threat unless another in-path target is this "
      "much closer: two reflections of one car (< 1 m apart) do not flicker the threat."),
@@ -152,6 +152,17 @@ SPEC = (
      "only once none has closed for this long (a target lost for a frame or two is still there), "
      "or when the driver overrides. At a standstill it holds the car until the driver acts. "
      "Floor 0.3 s (6 frames at 20 Hz): shorter would release on a brief radar dropout."),
+    ("brake_confirm_frames", 4, "frames", 4, 6, FLOOR,
+     "a brake request (collision EMERGENCY) only once the threat's track held WARNING or above "
+     "on this many consecutive frames with a consistent range (track_jump_m); until then the "
+     "level stops at TAKEOVER. Floor 4: false returns (multipath, a bridge) rarely last 3 "
+     "frames, and a phantom brake at 100 km/h costs 30 km/h. 4 frames still brakes for a car "
+     "cutting in 10 m ahead 150 ms after it appears; ceiling 6 (250 ms)."),
+    ("track_jump_m", 1.0, "m", 0.5, 3.0, None,
+     "a track whose range moved more than this away from what its range rate says over one "
+     "frame is not one object (a ghost, two reflections swapping ids): its confirmation count "
+     "restarts. Long-range radar range noise is 0.1-0.25 m; a car moves 1.6 m a frame at "
+     "116 km/h, which the range rate accounts for."),
 )
 
 KEYS = tuple(row[0] for row in SPEC)

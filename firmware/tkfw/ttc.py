@@ -187,6 +187,7 @@ class _Tracks:
         self.rate = [0] * _SLOTS  # range rate, mm/s (closing speed negated: the radar's own sign)
         self.accel = [0] * _SLOTS  # mm/s^2, low-passed, closing positive
         self.hits = [0] * _SLOTS  # consecutive frames at WARNING or above
+        self.range = [0] * _SLOTS  # mm, stored for in-path tracks only (what a jump is measured on)
 
 
 class Threat:
@@ -313,6 +314,12 @@ class Threat:
                 if ids[p] == tid:
                     accel = _accel_after(tracks.accel[p], closing, -tracks.rate[p], dt)
                     hits = tracks.hits[p]
+                    # A track whose range moved other than its closing speed says is not one
+                    # object (a multipath ghost, two reflections swapping ids): its count restarts.
+                    if hits:
+                        off = tracks.range[p] - best_range - closing * dt // 1000  # <= 1e5 * 500: small
+                        if off > settings.track_jump_mm or off < -settings.track_jump_mm:
+                            hits = 0
                     break
                 p = (p + 1) & _SLOT_MASK
         level = _level_of(self, best_range, closing, accel, reaction, settings.stop_margin_mm, settings)
@@ -331,6 +338,8 @@ class Threat:
         if level >= _WARNING:
             if hits + 1 < settings.confirm_n:
                 level = _NOTICE  # not confirmed yet: show it, do not sound it
+            elif level == _EMERGENCY and hits + 1 < settings.brake_confirm_n:
+                level = _TAKEOVER  # a brake request needs a longer, consistent track: no phantom braking
         self.level = level
         return self.ttc_ms
 
@@ -382,6 +391,9 @@ class Threat:
         p_rates = prev.rate
         p_accels = prev.accel
         p_hits = prev.hits
+        p_ranges = prev.range
+        ranges = cur.range
+        jump_mm = settings.track_jump_mm
         for w in range(first_word, first_word + 4 * count, 4):
             tid = words[w]
             # The range rate as the radar gives it, closing negative: negated only for a target
@@ -430,6 +442,11 @@ class Threat:
                         level = _level_of(self, rng, -rate, accel, reaction, margin, settings)
                     if level >= _WARNING:
                         hits = p_hits[found] + 1 if found >= 0 else 1
+                        if hits > 1:  # the same jump test as decide()'s
+                            off = p_ranges[found] - rng - (-rate) * dt // 1000
+                            if off > jump_mm or off < -jump_mm:
+                                hits = 1
+                    ranges[slot] = rng
             hits_now[slot] = hits
 
 

@@ -16,8 +16,8 @@ What it measures, each next to the floor or budget it is judged against:
 - alert latency through the transport (host write of the causing radar frame to host read of its
   ALERT) p50/p99 in real time over CYCLES short drives per case, 1 and 64 targets: each a new
   session, an attentive driver and confirm_frames radar frames a radar period apart with a target
-  8 m ahead closing at 20 m/s (NOTICE on the first frame, EMERGENCY once confirmed), so
-  CYCLES x confirm_frames alerts a case. The floor is an ECHO of the same frame size sent halfway
+  8 m ahead closing at 20 m/s (NOTICE on the first frame, TAKEOVER once confirmed; the brake
+  request would need a longer track), so CYCLES x confirm_frames alerts a case. The floor is an ECHO of the same frame size sent halfway
   between radar frames in the same cycles: alerts and echoes share the cadence and an idle board.
   Each alert splits into uplink / device / downlink by a clock fit from ping bursts before and
   after (takeover.timing);
@@ -175,7 +175,7 @@ def _latency_case(dev: Device, case: str, n_targets: int, cycles: int) -> dict:
         alerts = [m for m in others if m.name == "alert"]
         caused = sorted(m["frame_seq"] for m in alerts if m["origin"] == schema.ORIGIN_FRAME)
         if caused != sorted(sent):
-            # One ALERT per radar frame (NOTICE, then EMERGENCY once confirmed) or the figures
+            # One ALERT per radar frame (NOTICE, then TAKEOVER once confirmed) or the figures
             # are not what they claim to be.
             got = ", ".join(f"level {m['level']} from seq {m['frame_seq']} origin {m['origin']}" for m in alerts)
             raise RuntimeError(f"latency case {case!r}, cycle {cycle}: expected one ALERT for each of the "
@@ -360,7 +360,7 @@ def table(result: dict) -> str:
         lines += ["", f"Alert latency: host write of a radar frame to host read of the ALERT it caused, over "
                   f"{first['cycles']} cycles a case (a new session, an attentive driver, then radar frames "
                   f"{first['radar_period_ms']} ms apart with a target {NEAR_MM / 1000:g} m ahead closing at "
-                  f"{EGO_MM_S / 1000:g} m/s: NOTICE, then EMERGENCY once confirmed). Floor: an ECHO of the same "
+                  f"{EGO_MM_S / 1000:g} m/s: NOTICE, then TAKEOVER once confirmed). Floor: an ECHO of the same "
                   f"frame size sent {first['gap_ms']:g} ms after each radar frame in the same cycles, so both see "
                   f"the same cadence and an idle board. ALERT decision: the ALERT's own proc_us, the board's time "
                   f"from the frame's receipt to the ALERT written."]
