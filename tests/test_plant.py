@@ -62,3 +62,16 @@ def test_euroncap_scenario_files_match_the_grid():
     assert sum(n.startswith("euroncap-ccrs-") for n in names) == 9
     assert sum(n.startswith("euroncap-ccrm-") for n in names) == 11
     assert sum(n.startswith("euroncap-ccrb-") for n in names) == 8
+
+
+def test_plant_time_is_the_step_count_times_the_step_with_no_float_drift():
+    scn = scenarios.load("nuisance-ghost-target")
+    scn.targets[0].appear_s, scn.targets[0].vanish_s = 1.0, 1.05  # due exactly on the frame at 1.0 s
+    plant = Plant(scn)
+    seen_at = []
+    for k in range(1, 201):
+        plant.step(0.05)
+        assert plant.t_s == k / 20  # the double nearest k x 50 ms; summed steps gave 0.99999... at k = 20
+        if plant.radar():
+            seen_at.append(plant.t_s)
+    assert seen_at == [1.0]

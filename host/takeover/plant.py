@@ -63,6 +63,13 @@ class Plant:
         self.scenario = scenario
         self.t_s = 0.0
         self.substeps = substeps
+        # Time is the substep count over the substep rate (80 a second at 20 Hz), from the last
+        # change of step: summing 0.0125 s steps drifts (1.0 s came out as 0.99999...), and a
+        # target due at 1.0 s missed the frame at 1.0 s.
+        self._t0_s = 0.0
+        self._h = 0.0
+        self._rate = 0.0
+        self._k = 0
         self.ego = Body(0.0, scenario.ego.speed_kph * KPH)
         self.targets = [TargetState(t) for t in scenario.targets]
         self.driver = scenario.driver
@@ -118,6 +125,10 @@ class Plant:
 
     def step(self, dt: float) -> None:
         h = dt / self.substeps
+        if h != self._h:
+            rate = self.substeps / dt
+            self._t0_s, self._h, self._k = self.t_s, h, 0
+            self._rate = float(round(rate)) if abs(rate - round(rate)) < 1e-6 else rate
         for _ in range(self.substeps):
             if self.collided:
                 return
@@ -130,7 +141,8 @@ class Plant:
                 self.stopped_t_s = t
             for target in self.targets:
                 target.step(t, h)
-            self.t_s = t + h
+            self._k += 1
+            self.t_s = self._t0_s + self._k / self._rate
             self._check_gap()
 
     def _check_gap(self) -> None:
