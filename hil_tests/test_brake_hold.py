@@ -106,3 +106,33 @@ def test_a_car_cutting_in_close_is_braked_for_within_150_ms_of_appearing(device)
     first = next(a for a in run.alerts if a["level"] == "EMERGENCY")
     assert first["t_s"] - appeared <= 0.150 + 1e-9, first
     assert not run.outcome["collision"]
+
+
+def test_a_collision_warning_under_a_driver_monitor_takeover_still_reaches_the_driver(device):
+    """Eyes off the road from the start: the driver monitor is at TAKEOVER when the barrier's
+    collision WARNING comes. The outputs combine both cues and the ALERT names the collision, so
+    the reference driver reacts to the WARNING, not only to the collision TAKEOVER a second later."""
+    scn = scenarios.parse("""
+name = "distracted-at-takeover-meets-a-barrier"
+description = "eyes off the road from the start; a barrier 444 m ahead at 100 km/h, seen from 200 m"
+duration_s = 20
+[ego]
+speed_kph = 100
+[[target]]
+id = 1
+range_m = 444.0
+speed_kph = 0.0
+detect_range_m = 200.0
+[driver]
+reacts_to = "WARNING"
+eyes_on_road = false
+""", "distracted")
+    run = run_scenario(device, scn, Pace(lockstep=True))
+    shared = [a for a in run.alerts if a["cause"] != "collision" and a["also"] is not None
+              and a["also"]["cause"] == "collision"]
+    assert [a["also"]["level"] for a in shared][:2] == ["NOTICE", "WARNING"], run.alerts
+    first = shared[1]
+    assert (first["level"], first["cause"]) == ("TAKEOVER", "eyes_off")
+    # the driver (eyes off: the distracted reaction time) brakes for that cue
+    assert run.outcome["driver_braked_at_s"] == pytest.approx(first["t_s"] + scn.driver.reaction_distracted_s, abs=0.06)
+    assert not run.outcome["collision"]

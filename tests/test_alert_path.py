@@ -183,7 +183,7 @@ def test_every_alert_and_status_field_is_what_the_firmware_holds(monkeypatch):
     assert alert.fields == {
         "frame_seq": 1 + BRAKE_FRAMES, "level": arbiter.level, "cause": arbiter.cause, "ttc_ms": threat.ttc_ms,
         "proc_us": alert["proc_us"], "t_ms": FRAME_MS * (BRAKE_FRAMES - 1), "outputs": alerts.outputs_of(arbiter.row),
-        "origin": schema.ORIGIN_FRAME, "reserved2": 0, "rx_ticks_us": status["rx_ticks_us"]}
+        "origin": schema.ORIGIN_FRAME, "level2": 0, "cause2": 0, "rx_ticks_us": status["rx_ticks_us"]}
     assert (alert["level"], alert["outputs"] & alerts.OUT_BRAKE) == (alerts.EMERGENCY, alerts.OUT_BRAKE)
     assert 0 < alert["proc_us"] < fw.last_proc_us  # the decision is part of the frame's work
     assert status.fields == {

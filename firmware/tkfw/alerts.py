@@ -18,6 +18,13 @@ brake to a stop at <= 4 m/s^2 with the hazard lights (UN R157 minimal-risk manoe
 Priority = 10 x level + a rank per cause, so a higher level always wins and, at the same level,
 collision > fault > drowsy > eyes_off > vats > hands_off > lockout. A fault (radar frames stopped:
 tkfw.app) asks for TAKEOVER with the collision TAKEOVER's outputs.
+
+A collision cue is never hidden: while a collision alert and a driver-monitor alert are both in
+force, the winner keeps its level and cause, but the outputs combine both (combined()): the
+collision's LED pattern, and on each other channel (tone, haptic, brake) the collision's where it
+drives one, else the driver monitor's. So a distracted driver under an eyes-off TAKEOVER still sees
+the collision WARNING's red blink, and an eyes-off NOTICE still sounds under a collision NOTICE.
+The ALERT names the other side in level2 / cause2.
 """
 
 from tkfw.compat import const, ticks_diff  # frame time t_ms wraps at 2**30 like ticks
@@ -135,7 +142,44 @@ def outputs_of(row):
     return bits
 
 
-OUTPUTS = tuple(tuple(outputs_of(row) for row in rows) for rows in _ROWS)  # [cause][level] -> outputs_of(row)
+def combined(top, other):
+    """The row shown while `top` wins and `other` (the other side: collision or driver monitor)
+    is in force too: top's level, cause, priority and durations; the collision's LED; on each other
+    channel the collision's setting where it drives one, else the driver monitor's."""
+    collision, dm = (top, other) if top[CAUSE] == CAUSE_COLLISION else (other, top)
+    tone = collision if collision[TONE_HZ] else dm
+    haptic = collision if collision[HAPTIC_ON_MS] else dm
+    row = list(top)
+    for i in (LED, LED_ON_MS, LED_OFF_MS):
+        row[i] = collision[i]
+    for i in (TONE_HZ, TONE_ON_MS, TONE_OFF_MS):
+        row[i] = tone[i]
+    for i in (HAPTIC_ON_MS, HAPTIC_OFF_MS):
+        row[i] = haptic[i]
+    row[BRAKE] = collision[BRAKE] or dm[BRAKE]
+    return tuple(row)
+
+
+DM_CAUSES = (CAUSE_HANDS_OFF, CAUSE_EYES_OFF, CAUSE_VATS, CAUSE_DROWSY, CAUSE_LOCKOUT)
+
+
+def _combined_index():
+    """[collision level][dm cause][dm level] -> (row shown when the collision wins, row shown when
+    the driver monitor wins), for every pair a cause can ask for: made once, so the arbiter picks a
+    combined row without building one."""
+    none = combined(TABLE[0], TABLE[0])  # the NONE row, typed as the combined rows are
+    unused = (none, none)  # a pair no cause asks for: never read (decide() checks the level)
+    rows = [[[unused] * (EMERGENCY + 1) for _ in CAUSES] for _ in range(EMERGENCY + 1)]
+    for col_level in CAUSE_LEVELS[CAUSE_COLLISION]:
+        col = _ROWS[CAUSE_COLLISION][col_level]
+        for cause in DM_CAUSES:
+            for level in CAUSE_LEVELS[cause]:
+                dm = _ROWS[cause][level]
+                rows[col_level][cause][level] = (combined(col, dm), combined(dm, col))
+    return tuple(tuple(tuple(by_level) for by_level in by_cause) for by_cause in rows)
+
+
+_COMBINED = _combined_index()
 
 
 class Arbiter:
@@ -176,7 +220,10 @@ class Arbiter:
             self.settled[cause] = NONE
         self.level = NONE
         self.cause = CAUSE_NONE
-        self.row = TABLE[0]
+        self.level2 = NONE  # the other side in force (collision or driver monitor), if any
+        self.cause2 = CAUSE_NONE
+        self.row = TABLE[0]  # the row shown: the winner's, or combined with the other side's
+        self.outputs = 0  # outputs_of(self.row)
         self.changed = False  # nothing requested and TABLE[0] shown: decide() would keep it
 
     def request(self, cause, level, t_ms, hold_ms=0):
@@ -218,6 +265,8 @@ class Arbiter:
         self.changed = False
         best = TABLE[0]
         best_since = 0
+        dm = TABLE[0]  # the driver monitor's top row, by the same rule
+        dm_since = 0
         # Runs on the frame that raises an ALERT, before it is sent: the lists and the row index
         # are read into locals once, and row_for() is inlined (cause is in range here).
         requested = self.requested
@@ -232,9 +281,30 @@ class Arbiter:
             if row[PRIORITY] > best[PRIORITY] or (row[PRIORITY] == best[PRIORITY] and since < best_since):
                 best = row
                 best_since = since
-        if best is self.row:
+            if CAUSE_HANDS_OFF <= cause <= CAUSE_LOCKOUT and (
+                    row[PRIORITY] > dm[PRIORITY] or (row[PRIORITY] == dm[PRIORITY] and since < dm_since)):
+                dm = row
+                dm_since = since
+        shown = best
+        level2 = NONE
+        cause2 = CAUSE_NONE
+        col_level = requested[CAUSE_COLLISION]
+        if col_level != NONE and dm[LEVEL] != NONE:
+            pair = _COMBINED[col_level][dm[CAUSE]][dm[LEVEL]]
+            if best[CAUSE] == CAUSE_COLLISION:
+                shown = pair[0]
+                level2 = dm[LEVEL]
+                cause2 = dm[CAUSE]
+            elif best is dm:
+                shown = pair[1]
+                level2 = col_level
+                cause2 = CAUSE_COLLISION
+        if shown is self.row:
             return False
-        self.row = best
+        self.row = shown
         self.level = best[LEVEL]
         self.cause = best[CAUSE]
+        self.level2 = level2
+        self.cause2 = cause2
+        self.outputs = outputs_of(shown)
         return True

@@ -63,7 +63,6 @@ _CAUSE_FAULT = alerts.CAUSE_FAULT
 _CAUSE_COLLISION = alerts.CAUSE_COLLISION
 _NONE = alerts.NONE
 _EMERGENCY = alerts.EMERGENCY
-_OUTPUTS = alerts.OUTPUTS
 # tkfw.schema values read on every frame, as this module's constants: the compiler folds them into
 # the code, where a name read from another module is a lookup at every use. Checked below.
 _VERSION = const(1)
@@ -365,7 +364,7 @@ class Firmware:
         # Fields in schema order (T_ALERT); tests/test_alert_path.py decodes every one.
         pack_into(self._alert_fmt, enc.buf, _HDR, _VERSION, _T_ALERT, tx_seq,
                   seq, arbiter.level, arbiter.cause, ttc_ms, ticks_diff(self.ticks_us(), rx_ticks), t_ms,
-                  _OUTPUTS[arbiter.cause][arbiter.level], origin, 0, rx_ticks)
+                  arbiter.outputs, origin, arbiter.level2, arbiter.cause2, rx_ticks)
         self.alert_pending = not self._write(enc.buf, enc.finish(self._alert_len))
 
     def _send_status(self, seq, rx_ticks):

@@ -114,7 +114,9 @@ MESSAGES = {
         ("outputs", "B", "bit0 visual, bit1 audible, bit2 haptic, bit3 brake request (AEB), bit4 minimal-risk request"),
         ("origin", "B", "0: caused by host frame frame_seq; 1: by the device's clock (an input timed out; "
                         "frame_seq is the last radar frame, t_ms the device's estimate of scenario time)"),
-        ("reserved2", "H", "reserved, 0"),
+        ("level2", "B", "the other side in force, when a collision alert and a driver-monitor alert are "
+                        "both up (the outputs combine both cues: tkfw.alerts); 0 otherwise"),
+        ("cause2", "B", "its cause (collision or a driver-monitor cause); 0 otherwise"),
         ("rx_ticks_us", "I", "us, device ticks_us when the causing frame was complete"),
     )),
     T_STATUS: ("status", (

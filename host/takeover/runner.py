@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tkfw import schema
-from tkfw.alerts import CAUSES, LEVELS
+from tkfw.alerts import CAUSE_COLLISION, CAUSES, LEVELS
 from tkfw.settings import Settings
 
 from takeover import codec, timing
@@ -214,10 +214,16 @@ class _Collector:
             self.alert_latency.append(latency_ns)
             self.alert_stamps.append((len(self.run.alerts), sent[0], msg["rx_ticks_us"], msg["proc_us"], msg.t_ns))
         ttc_ms = msg["ttc_ms"]
+        level2 = msg.fields.get("level2", 0)  # the other side in force (absent from an older firmware)
+        also = None if not level2 else {"level": LEVELS[level2] if level2 < len(LEVELS) else str(level2),
+                                        "cause": CAUSES[msg["cause2"]] if msg["cause2"] < len(CAUSES)
+                                        else str(msg["cause2"])}
         if sent is not None:
             # The plant acts at the causing frame's scenario time, so every pace gives the same
-            # closed loop; the link latency (well under a frame) is measured, not simulated.
-            self.plant.on_alert(sent[1], level, cause, msg["outputs"])
+            # closed loop; the link latency (well under a frame) is measured, not simulated. The
+            # driver sees a collision cue that shares the outputs with a driver-monitor alert.
+            cue = also if also is not None and also["cause"] == CAUSES[CAUSE_COLLISION] else {"level": level, "cause": cause}
+            self.plant.on_alert(sent[1], cue["level"], cue["cause"], msg["outputs"])
         self.run.alerts.append({
             "t_s": None if t_s is None else round(t_s, 3),
             "level": level,
@@ -232,6 +238,7 @@ class _Collector:
             "outputs": msg["outputs"],
             "origin": "clock" if by_clock else "frame",
             "silence_ms": silence_ms,
+            "also": also,
         })
 
 
