@@ -10,6 +10,7 @@ puts the FAULT off.
 import pytest
 
 import tkfw.app
+from fake_io import ByteIO
 from takeover import codec
 from tkfw import alerts
 from tkfw.app import Firmware
@@ -19,48 +20,18 @@ ST = Settings()
 WINDOW_US = ST.radar_stale_n * ST.radar_period_ms * 1000
 
 
-class ClockIO:
-    """Input fed by the test, as many bytes as asked; a clock the test moves."""
+class ClockIO(ByteIO):
+    """ByteIO with input the test adds as it goes and a clock that moves only when the test
+    moves it."""
 
     def __init__(self):
-        self.frames = []
-        self.now = 1000
-        self.out = []
+        super().__init__(b"")
+
+    def feed(self, *frames):
+        self.data += b"".join(frames)
 
     def ticks_us(self):
         return self.now
-
-    def read_into(self, buf, start, count, timeout_us):
-        if not self.frames:
-            return 0
-        frame = self.frames[0]
-        n = min(count, len(frame))
-        buf[start:start + n] = frame[:n]
-        if n == len(frame):
-            self.frames.pop(0)
-        else:
-            self.frames[0] = frame[n:]
-        return n
-
-    def pending(self):
-        return len(self.frames)
-
-    def write(self, buf, count):
-        (payload,) = codec.FrameReader().feed(bytes(buf[:count]))
-        self.out.append(codec.decode_payload(payload))
-        return True
-
-    def show(self, row):
-        pass
-
-    def hands_on(self):
-        return False
-
-    def service(self):
-        pass
-
-    def log(self, text):
-        pass
 
 
 def radar(seq, t_ms):
@@ -75,7 +46,7 @@ def armed():
     """A firmware that has taken one radar frame at board time 1000 us."""
     io = ClockIO()
     fw = Firmware(io, "test")
-    io.frames.append(radar(1, 0))
+    io.feed(radar(1, 0))
     fw.poll(0)  # the header
     fw.poll(0)  # the rest
     assert fw.radar_armed and fw.dec.processed == 1
@@ -98,18 +69,18 @@ def test_a_silent_radar_with_nothing_waiting_raises_the_fault_once_the_window_ha
 
 def test_a_radar_frame_already_waiting_when_the_window_has_passed_is_read_first_and_no_fault():
     fw, io = armed()
-    io.frames += [driver(2, 20), driver(3, 40), radar(4, 50)]  # arrived in time, the loop was late
+    io.feed(driver(2, 20), driver(3, 40), radar(4, 50))  # arrived in time, the loop was late
     io.now += 2 * WINDOW_US
     fw.check_inputs()
     assert faults(io) == []
-    assert fw.dec.processed == 4 and io.frames == []
+    assert fw.dec.processed == 4 and io.pending() == 0
     assert fw.radar_seq == 4
 
 
 @pytest.mark.parametrize("waiting", [1, 3, 50])
 def test_only_other_frames_waiting_still_raise_the_fault_in_the_same_pass(waiting):
     fw, io = armed()
-    io.frames += [driver(2 + k, 20 * k) for k in range(waiting)]
+    io.feed(*(driver(2 + k, 20 * k) for k in range(waiting)))
     io.now += WINDOW_US + 1
     fw.check_inputs()
     assert [m["level"] for m in faults(io)] == [alerts.TAKEOVER]
@@ -119,7 +90,7 @@ def test_only_other_frames_waiting_still_raise_the_fault_in_the_same_pass(waitin
 
 def test_within_the_window_waiting_input_is_left_to_the_loop():
     fw, io = armed()
-    io.frames += [driver(2, 20)]
+    io.feed(driver(2, 20))
     io.now += WINDOW_US // 2
     fw.check_inputs()
-    assert faults(io) == [] and fw.dec.processed == 1 and len(io.frames) == 1
+    assert faults(io) == [] and fw.dec.processed == 1 and io.pending() == len(driver(2, 20))

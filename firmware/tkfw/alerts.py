@@ -160,7 +160,8 @@ def combined(top, other):
     return tuple(row)
 
 
-DM_CAUSES = (CAUSE_HANDS_OFF, CAUSE_EYES_OFF, CAUSE_VATS, CAUSE_DROWSY, CAUSE_LOCKOUT)
+# The driver monitor's causes: a run of indices, which Arbiter.decide() tests as a range.
+DM_CAUSES = tuple(range(CAUSE_HANDS_OFF, CAUSE_LOCKOUT + 1))
 
 
 def _combined_index():

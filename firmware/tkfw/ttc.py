@@ -436,14 +436,15 @@ class Threat:
                     rng = words[w + 1]
                     if rng < 0:
                         rng = 0
+                    closing = -rate
                     if w == decided_w:
                         level = self.raw_level
                     else:
-                        level = _level_of(self, rng, -rate, accel, reaction, margin, settings)
+                        level = _level_of(self, rng, closing, accel, reaction, margin, settings)
                     if level >= _WARNING:
                         hits = p_hits[found] + 1 if found >= 0 else 1
                         if hits > 1:  # the same jump test as decide()'s
-                            off = p_ranges[found] - rng - (-rate) * dt // 1000
+                            off = p_ranges[found] - rng - closing * dt // 1000
                             if off > jump_mm or off < -jump_mm:
                                 hits = 1
                     ranges[slot] = rng

@@ -175,8 +175,8 @@ class _Collector:
             self.last_status = msg
             row = self.trace_rows.get(msg["frame_seq"])
             if row is not None:
-                row["level"] = LEVELS[msg["level"]] if msg["level"] < len(LEVELS) else str(msg["level"])
-                row["cause"] = CAUSES[msg["cause"]] if msg["cause"] < len(CAUSES) else str(msg["cause"])
+                row["level"] = _name(LEVELS, msg["level"])
+                row["cause"] = _name(CAUSES, msg["cause"])
                 row["device_ttc_s"] = None if msg["ttc_ms"] < 0 else msg["ttc_ms"] / 1000
                 row["dm_flags"] = msg.fields.get("dm_flags")  # absent from an older firmware
                 row["heap_bytes"] = msg.fields.get("heap_bytes")
@@ -189,8 +189,8 @@ class _Collector:
 
     def _alert(self, msg: Message, sent) -> None:
         by_clock = msg.fields.get("origin") == schema.ORIGIN_CLOCK
-        level = LEVELS[msg["level"]] if msg["level"] < len(LEVELS) else str(msg["level"])
-        cause = CAUSES[msg["cause"]] if msg["cause"] < len(CAUSES) else str(msg["cause"])
+        level = _name(LEVELS, msg["level"])
+        cause = _name(CAUSES, msg["cause"])
         silence_ms = None
         if by_clock:
             # Raised by the board's own clock (an input timed out), not by a frame: no latency;
@@ -215,9 +215,7 @@ class _Collector:
             self.alert_stamps.append((len(self.run.alerts), sent[0], msg["rx_ticks_us"], msg["proc_us"], msg.t_ns))
         ttc_ms = msg["ttc_ms"]
         level2 = msg.fields.get("level2", 0)  # the other side in force (absent from an older firmware)
-        also = None if not level2 else {"level": LEVELS[level2] if level2 < len(LEVELS) else str(level2),
-                                        "cause": CAUSES[msg["cause2"]] if msg["cause2"] < len(CAUSES)
-                                        else str(msg["cause2"])}
+        also = None if not level2 else {"level": _name(LEVELS, level2), "cause": _name(CAUSES, msg["cause2"])}
         if sent is not None:
             # The plant acts at the causing frame's scenario time, so every pace gives the same
             # closed loop; the link latency (well under a frame) is measured, not simulated. The
@@ -370,6 +368,11 @@ def _send(dev: Device, faults: Faults, msg_type: str, **fields) -> tuple[int, in
         dev.lose()
         return -1, time.perf_counter_ns()
     return dev.send(msg_type, mangle=faults.mangler(), **fields)
+
+
+def _name(names: tuple, index: int) -> str:
+    """A level's or cause's name; the number itself for one this host does not know (a newer firmware)."""
+    return names[index] if index < len(names) else str(index)
 
 
 def _round(value: float | None, digits: int) -> float | None:
