@@ -2,7 +2,7 @@
 
 Expected numbers come from the physics of the scenario (domain.md's reference driver), not from
 a previous run: the baseline's impact speed is what a driver who brakes `reaction_s` after a
-warning at TTC 2 s reaches the barrier at."""
+warning at TTC 2 s reaches the barrier at (UN R157's reference driver)."""
 
 import io
 import json
@@ -19,17 +19,28 @@ from takeover.plant import KPH, Plant
 from takeover.runner import Pace
 
 
+def _lost_and_ramp(scn) -> tuple[float, float, float, float]:
+    """Speed, distance lost before the foot lands (HMI latency + reaction), the ramp's distance
+    and the speed at its end: the R157 ramp a t / R integrated twice (x = v0 R - a R^2 / 6)."""
+    v0, d = scn.ego.speed_kph * KPH, scn.driver
+    lost_m = v0 * (scn.hmi.latency_ms / 1000 + d.reaction_s)
+    ramp_m = v0 * d.brake_ramp_s - d.brake_mps2 * d.brake_ramp_s ** 2 / 6
+    return v0, lost_m, ramp_m, v0 - d.brake_mps2 * d.brake_ramp_s / 2
+
+
 def _baseline_impact_kph(scn) -> tuple[float, float]:
     """Impact speed after a warning at TTC 2 s, and its tolerance, both from the physics.
 
-    The closed loop starts the braking at the first plant sub-step at or after the driver's
-    time, and the cue within one sub-step of the TTC crossing: up to two sub-steps of travel at
-    the initial speed (v0 h each) more than the textbook, i.e. dv = a dx / v at the impact."""
-    v0, t_r, a = scn.ego.speed_kph * KPH, scn.driver.reaction_s, scn.driver.brake_mps2
-    braking_m = demo.BASELINE_WARN_TTC_S * v0 - v0 * t_r
-    v_impact = math.sqrt(v0 * v0 - 2 * a * braking_m)
+    The cue falls between plant sub-steps, and the driver's ramp is taken at the middle of each:
+    up to two sub-steps of travel at the initial speed (v0 h each) more than the textbook, i.e.
+    dv = a dx / v at the impact."""
+    v0, lost_m, ramp_m, v_ramp = _lost_and_ramp(scn)
+    a = scn.driver.brake_mps2
+    braking_m = demo.BASELINE_WARN_TTC_S * v0 - lost_m - ramp_m
+    assert braking_m > 0, "the impact comes after the ramp (the formula below)"
+    v_impact = math.sqrt(v_ramp * v_ramp - 2 * a * braking_m)
     h = 1.0 / (scn.radar_hz * Plant(scn).substeps)
-    tolerance = a * 2 * v0 * h / v_impact + 0.05  # + the explicit Euler's own error, well under this
+    tolerance = a * 2 * v0 * h / v_impact + 0.05
     return v_impact / KPH, tolerance / KPH
 
 
@@ -42,7 +53,7 @@ def test_the_su7_crash_happens_with_a_2_s_warning_and_this_firmware_stops_short(
     scn = demo.demo_scenario()
     expected_kph, tolerance_kph = _baseline_impact_kph(scn)
 
-    # Baseline: the host's WARNING at a true TTC of 2 s, the driver brakes 1.2 s later: too late.
+    # Baseline: the host's WARNING at a true TTC of 2 s; the driver brakes 1.25 s later: too late.
     assert baseline["key"] == "baseline" and baseline["warning"]["by"].startswith("host")
     h = 1.0 / (scn.radar_hz * Plant(scn).substeps)
     assert baseline["warning"]["ttc_s"] == pytest.approx(demo.BASELINE_WARN_TTC_S, abs=h)
@@ -51,8 +62,8 @@ def test_the_su7_crash_happens_with_a_2_s_warning_and_this_firmware_stops_short(
     assert doc["physics"]["baseline_impact_kph"] == pytest.approx(expected_kph, abs=0.1)
 
     # This firmware: its own WARNING early enough for the same driver, who stops short.
-    v0 = scn.ego.speed_kph * KPH
-    needed_ttc_s = scn.driver.reaction_s + v0 / (2 * scn.driver.brake_mps2)
+    v0, lost_m, ramp_m, v_ramp = _lost_and_ramp(scn)
+    needed_ttc_s = (lost_m + ramp_m + v_ramp * v_ramp / (2 * scn.driver.brake_mps2)) / v0
     assert firmware["warning"]["by"] == "board" and firmware["warning"]["ttc_s"] >= needed_ttc_s
     assert firmware["collision"] is False and firmware["stopped"] is True and firmware["short_m"] > 0
 

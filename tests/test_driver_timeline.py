@@ -244,15 +244,25 @@ def test_the_reference_driver_never_brakes_for_a_driver_monitor_alert(cause, lev
     assert plant.driver_brake_at_s is None
 
 
+REFOCUS_S = scenarios.Driver().refocus_s
+HMI_S = scenarios.Hmi().latency_ms / 1000
+
+
 @pytest.mark.parametrize("alert_s, distracted", [
-    (0.0, False), (EYES_OFF_AT_S, True), (EYES_CLOSED_AT_S, True), (EYES_BACK_AT_S, False)])
+    (0.0, False), (EYES_OFF_AT_S - HMI_S - 0.05, False), (EYES_OFF_AT_S - HMI_S + 0.05, True),
+    (EYES_CLOSED_AT_S, True), (EYES_BACK_AT_S, True),
+    (EYES_BACK_AT_S + REFOCUS_S - HMI_S - 0.05, True),  # eyes back, the mind not yet
+    (EYES_BACK_AT_S + REFOCUS_S - HMI_S + 0.05, False)])
 def test_a_driver_looking_away_when_the_warning_comes_reacts_later(alert_s, distracted):
+    """The driver perceives the cue the HMI latency after its frame; eyes off the road then, or
+    back on it for less than refocus_s, mean the distracted reaction."""
     plant = _plant()
     driver = plant.driver
     plant.on_alert(alert_s, driver.reacts_to, COLLISION, OUT_VISUAL | OUT_AUDIBLE)
     reaction = driver.reaction_distracted_s if distracted else driver.reaction_s
-    assert plant.driver_brake_at_s == pytest.approx(alert_s + reaction)
+    assert plant.driver_brake_at_s == pytest.approx(alert_s + HMI_S + reaction)
     assert driver.reaction_distracted_s != driver.reaction_s, "the test must tell them apart"
+    assert HMI_S > 0.05, "the test must see the HMI latency"
 
 
 def test_closed_eyes_facing_the_road_count_as_distracted():
@@ -260,7 +270,7 @@ def test_closed_eyes_facing_the_road_count_as_distracted():
     scn.driver = scenarios.Driver(eyes_on_road=True, eyes_closed=True)
     plant = Plant(scn)
     plant.on_alert(0.0, plant.driver.reacts_to, COLLISION, OUT_VISUAL | OUT_AUDIBLE)
-    assert plant.driver_brake_at_s == pytest.approx(plant.driver.reaction_distracted_s)
+    assert plant.driver_brake_at_s == pytest.approx(HMI_S + plant.driver.reaction_distracted_s)
 
 
 def test_a_collision_alert_below_reacts_to_does_not_make_the_driver_brake():
@@ -298,7 +308,8 @@ def test_the_largest_deceleration_wins_and_the_aeb_switch_covers_the_mrm_too():
     assert plant._ego_decel(aeb.delay_s) == max(aeb.decel_mps2, aeb.mrm_decel_mps2)
     plant.on_alert(aeb.delay_s, LEVELS[EMERGENCY], CAUSES[CAUSE_DROWSY], MRM_OUTPUTS)
     assert plant._ego_decel(2 * aeb.delay_s) == aeb.mrm_decel_mps2, "the brake request was withdrawn"
-    assert plant._ego_decel(plant.driver_brake_at_s) == max(aeb.mrm_decel_mps2, driver.brake_mps2)
+    full_s = plant.driver_brake_at_s + driver.brake_ramp_s  # the driver's braking has built up
+    assert plant._ego_decel(full_s) == max(aeb.mrm_decel_mps2, driver.brake_mps2)
     off = _plant(extra="[aeb]\nenabled = false\n")
     off.on_alert(0.0, LEVELS[EMERGENCY], CAUSES[CAUSE_DROWSY], MRM_OUTPUTS)
     assert off._ego_decel(off.aeb.delay_s) == 0.0

@@ -5,6 +5,7 @@ import math
 import pytest
 
 from takeover import ncap
+from takeover import plant as plant_module
 from takeover import scenario as scenarios
 from takeover.plant import Plant, no_action_impact_mps, score_band
 
@@ -67,6 +68,7 @@ def test_euroncap_scenario_files_match_the_grid():
 def test_plant_time_is_the_step_count_times_the_step_with_no_float_drift():
     scn = scenarios.load("nuisance-ghost-target")
     scn.targets[0].appear_s, scn.targets[0].vanish_s = 1.0, 1.05  # due exactly on the frame at 1.0 s
+    scn.radar.latency_ms = 0.0
     plant = Plant(scn)
     seen_at = []
     for k in range(1, 201):
@@ -75,3 +77,119 @@ def test_plant_time_is_the_step_count_times_the_step_with_no_float_drift():
         if plant.radar():
             seen_at.append(plant.t_s)
     assert seen_at == [1.0]
+
+
+def _far_barrier(model: str, kph: float = 116.0, latency_ms: float = 0.0) -> scenarios.Scenario:
+    return scenarios.parse(f"""
+name = "far"
+description = "a barrier far enough to stop short of"
+duration_s = 20
+[ego]
+speed_kph = {kph}
+[[target]]
+id = 1
+range_m = 400
+[driver]
+model = "{model}"
+[hmi]
+latency_ms = {latency_ms}
+""", "test")
+
+
+def _stop_after_cue(scn, cue_s: float = 0.0) -> float:
+    """Metres the ego travels from a collision WARNING at cue_s to its stop (no brake request)."""
+    scn.aeb.enabled = False
+    plant = Plant(scn)
+    plant.on_alert(cue_s, "WARNING", "collision", 0)
+    x0 = None
+    while plant.stopped_t_s is None:
+        if x0 is None and plant.t_s >= cue_s - 1e-9:
+            x0 = plant.ego.x_m
+        plant.step(0.05)
+    return plant.ego.x_m - x0
+
+
+@pytest.mark.parametrize("model, metres, ttc_s", [("r157", 115.0, 3.57), ("step", 107.0, 3.32)])
+def test_the_reference_driver_needs_the_domain_figures_at_116_kph(model, metres, ttc_s):
+    """UN R157's reference driver (1.15 s, 0.6 s ramp to 0.774 g) needs 115 m at 116 km/h
+    (TTC 3.57 s); the older step model (1.2 s, 7.6 m/s^2) 107 m (TTC 3.32 s)."""
+    scn = _far_barrier(model)
+    travelled = _stop_after_cue(scn)
+    assert travelled == pytest.approx(metres, abs=0.1)
+    assert travelled / (116 / 3.6) == pytest.approx(ttc_s, abs=0.005)
+    assert plant_module.stopping_distance_m(116 / 3.6, scn.driver) == pytest.approx(travelled, abs=0.05)
+
+
+def test_the_hmi_latency_costs_its_distance_at_full_speed():
+    fast, slow = _far_barrier("r157"), _far_barrier("r157", latency_ms=100.0)
+    assert _stop_after_cue(slow) - _stop_after_cue(fast) == pytest.approx(0.1 * 116 / 3.6, abs=1e-6)
+
+
+def test_a_braking_lead_stops_where_the_formula_says_not_a_step_later():
+    """Exact constant-acceleration motion: the lead braking at 6 m/s^2 from 50 km/h stops
+    v^2 / 2a beyond where it started braking, to the micrometre, at v / a after."""
+    scn = scenarios.load("euroncap-ccrb-40m-6")
+    scn.aeb.enabled = False
+    plant = Plant(scn)
+    lead = plant.targets[0]
+    v, a, brake_at = lead.body.v_mps, lead.spec.brake_mps2, lead.spec.brake_at_s
+    x_brake = lead.spec.range_m + v * brake_at
+    while plant.t_s < brake_at + v / a + 0.5 and not plant.collided:
+        plant.step(0.05)
+    assert lead.body.v_mps == 0.0
+    assert lead.body.x_m == pytest.approx(x_brake + v * v / (2 * a), abs=1e-6)
+
+
+def test_an_impact_is_found_within_its_step_at_the_speed_the_bodies_met():
+    """CCRs: nothing reacts, the ego meets the standing target at exactly its test speed and at
+    exactly range / speed (the step is 12.5 ms: the old check found it up to a step late)."""
+    scn = scenarios.load("euroncap-ccrs-50")
+    scn.aeb.enabled, scn.driver.reacts_to = False, "never"
+    plant = Plant(scn)
+    while not plant.collided:
+        plant.step(0.05)
+    v = 50 / 3.6
+    assert plant.impact_speed_mps == pytest.approx(v, abs=1e-9)
+    assert plant.collision_t_s == pytest.approx(scn.targets[0].range_m / v, abs=1e-9)
+
+
+def test_a_lane_change_adds_to_the_steady_lateral_motion():
+    scn = scenarios.parse("""
+name = "drift and change"
+description = "a target drifting left that also changes lane"
+duration_s = 5
+[ego]
+speed_kph = 50
+[[target]]
+id = 1
+range_m = 50
+speed_kph = 50
+lateral_m = 3.5
+lateral_speed_mps = 0.2
+lane_change_at_s = 1.0
+lane_change_to_m = 0.0
+lane_change_s = 2.0
+""", "test")
+    plant = Plant(scn)
+    for _ in range(40):  # 2.0 s: half way through the lane change
+        plant.step(0.05)
+    assert plant.targets[0].body.lateral_m == pytest.approx(3.5 + 0.2 * 2.0 - 3.5 * 0.5, abs=1e-9)
+    for _ in range(40):  # 4.0 s: the lane change is done, the drift goes on
+        plant.step(0.05)
+    assert plant.targets[0].body.lateral_m == pytest.approx(0.2 * 4.0, abs=1e-9)
+
+
+@pytest.mark.parametrize("latency_ms", [0.0, 50.0, 100.0])
+def test_a_radar_frame_reports_the_road_as_it_was_latency_ms_before(latency_ms):
+    scn = scenarios.load("euroncap-ccrs-50")
+    scn.radar.latency_ms = latency_ms
+    plant = Plant(scn)
+    v = 50 / 3.6
+    for k in range(1, 41):
+        plant.step(0.05)
+        report = plant.radar()
+        measured_s = k * 0.05 - latency_ms / 1000
+        if measured_s < -1e-9:
+            assert report == [], "nothing before the first measurement is through"
+            continue
+        assert report[0]["range"] == round((scn.targets[0].range_m - v * measured_s) * 1000)

@@ -37,10 +37,12 @@ SPEC = (
      "visual cue only, well before any warning: 150 m detection at 116 km/h is TTC 4.66 s, so "
      "anything inside 6 s is worth showing."),
     ("ttc_warning_s", 4.0, "s", 2.5, 8.0, FLOOR,
-     "a driver reacting in 1.2 s and braking at 7.6 m/s^2 needs TTC 3.32 s at 116 km/h; 4.0 s "
-     "leaves 0.7 s of margin. Floor 2.5 s stays above NHTSA's 2.1 s FCW test minimum."),
+     "UN R157's reference driver (1.15 s, then a 0.6 s ramp to 0.774 g) needs TTC 3.57 s at "
+     "116 km/h, 3.67 s with the ~0.1 s an alert takes to reach him; a frame tells the road of "
+     "~50 ms ago and a warning needs 2 frames: 4.0 s leaves about 0.2 s of margin. Floor 2.5 s "
+     "stays above NHTSA's 2.1 s FCW test minimum."),
     ("ttc_takeover_s", 3.0, "s", 1.8, 6.0, FLOOR,
-     "below the 3.32 s the reference driver needs at 116 km/h: hand-back is now urgent."),
+     "below the 3.57 s the R157 reference driver needs at 116 km/h: hand-back is now urgent."),
     ("ttc_emergency_s", 2.0, "s", 1.2, 4.0, FLOOR,
      "stopping from 32.2 m/s at the 8.3 m/s^2 reference AEB needs TTC 1.94 s; brake request from "
      "2.0 s. WARNING at 4.0 s keeps >= 0.8 s between warning and braking (UN R152)."),

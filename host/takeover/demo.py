@@ -2,7 +2,8 @@
 
 Both runs are the su7-construction-zone scenario in closed loop on the same board (simulated, or
 real with --port: its LED, buzzer and haptic motor follow the firmware), with the same reference
-driver, who starts braking `reaction_s` after a collision WARNING, at `brake_mps2`:
+driver, who sees a collision WARNING the HMI latency after it leaves the board and brakes
+`reaction_s` later, building up over `brake_ramp_s` to `brake_mps2` (UN R157's reference driver):
 
 1. baseline, a host-side stand-in for the car as reported (domain.md: "obstacle ahead" about 2 s
    before impact). The firmware cannot be set that late (its safety floors refuse it), so the
@@ -31,7 +32,7 @@ from takeover import scenario as scenarios
 from takeover import sweep
 from takeover.device import Device
 from takeover.errors import UsageError
-from takeover.plant import KPH, Plant
+from takeover.plant import KPH, Plant, impact_speed_mps, stopping_distance_m
 from takeover.runner import STOPPED_HOLD_S, Pace, Run, run_scenario
 from takeover.scenario import Expect, Scenario
 
@@ -69,8 +70,8 @@ class RecordingPlant(Plant):
             return "cruising"
         return "braking" if self.t_s >= brake_at else "reacting"
 
-    def _ego_decel(self, t_s: float) -> float:
-        decel = super()._ego_decel(t_s)
+    def _ego_decel(self, t_s: float, h: float = 0.0) -> float:
+        decel = super()._ego_decel(t_s, h)
         if self.aeb_active and self.aeb_from_s is None:
             self.aeb_from_s = t_s
         return decel
@@ -225,25 +226,24 @@ def demo_scenario(speed_kph: float | None = None, detect_range_m: float | None =
     target.range_m = max(target.range_m, target.detect_range_m + BARRIER_LEAD_M)
     v = scn.ego.speed_kph * KPH
     # Long enough to reach the barrier and brake to a stop, whatever the class chose.
-    scn.duration_s = max(scn.duration_s, target.range_m / v + scn.driver.reaction_distracted_s
-                         + scn.driver.reaction_s + v / scn.driver.brake_mps2 + 2 * STOPPED_HOLD_S)
+    d = scn.driver
+    scn.duration_s = max(scn.duration_s, target.range_m / v + d.reaction_distracted_s + d.reaction_s
+                         + d.brake_ramp_s + v / d.brake_mps2 + scn.hmi.latency_ms / 1000 + 2 * STOPPED_HOLD_S)
     return scn
 
 
 def physics(scn: Scenario) -> dict:
-    """The textbook numbers for this driver (domain.md): stopping distance, the impact speed after
-    a warning at the baseline's TTC, and the TTC at which the radar first sees the barrier."""
-    v, t_r, a = scn.ego.speed_kph * KPH, scn.driver.reaction_s, scn.driver.brake_mps2
-    need_m = v * t_r + v * v / (2 * a)
+    """The textbook numbers for this driver (domain.md): stopping distance from the alert leaving
+    the board, the impact speed after a warning at the baseline's TTC, and the TTC at which the
+    radar first sees the barrier."""
+    v, d = scn.ego.speed_kph * KPH, scn.driver
+    hmi_s = scn.hmi.latency_ms / 1000
+    need_m = stopping_distance_m(v, d, hmi_s)
     target = scn.targets[0]
-
-    def impact_after_warning_at(gap_m: float) -> float:
-        left = gap_m - v * t_r  # what is left for braking after the reaction
-        return v if left <= 0 else math.sqrt(max(0.0, v * v - 2 * a * left))
-
-    impact = impact_after_warning_at(min(BASELINE_WARN_TTC_S * v, target.detect_range_m))
-    best = impact_after_warning_at(target.detect_range_m)  # a warning the moment the radar sees it
-    return {"speed_kph": scn.ego.speed_kph, "reaction_s": t_r, "brake_mps2": a, "stopping_m": round(need_m, 1),
+    impact = impact_speed_mps(v, min(BASELINE_WARN_TTC_S * v, target.detect_range_m), d, hmi_s)
+    best = impact_speed_mps(v, target.detect_range_m, d, hmi_s)  # a warning the moment the radar sees it
+    return {"speed_kph": scn.ego.speed_kph, "reaction_s": d.reaction_s, "brake_mps2": d.brake_mps2,
+            "brake_ramp_s": d.brake_ramp_s, "hmi_latency_ms": scn.hmi.latency_ms, "stopping_m": round(need_m, 1),
             "needed_ttc_s": round(need_m / v, 2), "detect_range_m": target.detect_range_m,
             "detect_ttc_s": round(target.detect_range_m / v, 2),
             "baseline_impact_kph": round(impact / KPH, 1), "best_warning_impact_kph": round(best / KPH, 1)}
@@ -366,7 +366,8 @@ class Dashboard:
         head = Text.assemble(
             ("takeover demo", "bold"), f"  {scn.description.split(':')[0]}: {scn.ego.speed_kph:g} km/h, barrier "
             f"in lane, radar sees it from {scn.targets[0].detect_range_m:g} m\n",
-            f"Same driver in both runs: starts braking {d.reaction_s:g} s after a WARNING, at {d.brake_mps2:g} m/s².",
+            f"Same driver in both runs: sees a WARNING {scn.hmi.latency_ms:g} ms after it leaves the board, "
+            f"brakes {d.braking().replace('^2', '²')}.",
             style="")
         panels = [self._panel(live) for live in lives]
         if self.console.width >= 2 * 52:
@@ -506,8 +507,8 @@ def main(args) -> int:
         pace = Pace(speed=1.0) if live else Pace(lockstep=True)
     phys = physics(scn)
     print(f"== takeover demo: {scn.description.split(':')[0]} at {scn.ego.speed_kph:g} km/h, radar range "
-          f"{scn.targets[0].detect_range_m:g} m; driver reacts {scn.driver.reaction_s:g} s after a WARNING, "
-          f"brakes at {scn.driver.brake_mps2:g} m/s^2; board on {args.port}, {pace.describe()}"
+          f"{scn.targets[0].detect_range_m:g} m; the driver sees a WARNING {scn.hmi.latency_ms:g} ms after it "
+          f"leaves the board and brakes {scn.driver.braking()}; board on {args.port}, {pace.describe()}"
           + ("; the car ignores the firmware's brake request" if args.no_aeb else ""), flush=True)
     if not live:
         print(f"   {STAND_IN_NOTE}", flush=True)

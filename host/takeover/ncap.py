@@ -84,7 +84,7 @@ def grid() -> dict[str, str]:
             name = f"euroncap-ccrb-{headway}m-{decel}-fcw"
             out[name] = _file(name, f"Euro NCAP CCRb (FCW): {what}; the reference driver reacts to WARNING",
                               "Forward collision warning variant: the warning must come early enough for a "
-                              "driver reacting in 1.2 s (with the AEB behind them).", duration, CCRB_KPH, target,
+                              "UN R157 reference driver (1.15 s, then a 0.6 s ramp to 0.774 g; the AEB behind them).", duration, CCRB_KPH, target,
                               "", 'min_level = "WARNING"\nno_collision = true\n')
     return out
 
