@@ -1,14 +1,18 @@
 """`takeover evidence` without a board: the drive generators, the ground truth they are checked
-against, the needed-warning search, and the metrics on hand-built alert lists."""
+against, the needed-warning search, the metrics on hand-built alert lists, and the command's
+exit status and Ctrl-C (with the board faked out)."""
 
 import functools
+import json
 import math
+from contextlib import contextmanager
 
 import pytest
 
 from tkfw.alerts import OUT_AUDIBLE, OUT_BRAKE, OUT_HAPTIC, OUT_VISUAL
 from tkfw.settings import Settings
 
+from takeover import cli
 from takeover import evidence as ev
 from takeover.plant import Plant, no_action_impact_mps
 from takeover.scenario import parse
@@ -278,3 +282,78 @@ def test_a_scenario_document_comes_back_from_its_toml():
     scn = parse(ev.to_toml(doc, ["a header"]), "test")
     assert scn.description == 'say "hi"' and scn.targets[0].ghost
     assert scn.driver.state == [{"t_s": 1.5, "eyes_on_road": False}]
+
+
+# -- the command, with the board faked out ------------------------------------------------------------
+class _Hello:
+    board, fw_version = "fake", "0.0.0"
+
+
+class _FakeDevice:
+    hello = _Hello()
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+@contextmanager
+def _fake_board(monkeypatch, alerts_for):
+    """run_drive without a board: each drive raises what alerts_for(drive) says (or raises)."""
+    monkeypatch.setattr(cli, "Device", _FakeDevice)
+    monkeypatch.setattr(ev, "run_drive", lambda dev, drive, progress=None: ev.evaluate(
+        drive, alerts_for(drive), {"collision": False, "impact_speed_kph": 0.0}, {"sent": 1, "processed": 1}))
+    yield
+
+
+def _in_time(drive):
+    return [_alert(drive.onset_s, "WARNING")] if drive.kind == "critical" else []
+
+
+def test_the_command_exits_0_when_every_target_is_met_and_writes_both_files(tmp_path, monkeypatch, capsys):
+    with _fake_board(monkeypatch, _in_time):
+        code = cli.main(["evidence", "--benign", "3", "--critical", "2", "--out", str(tmp_path / "ev")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert out.count("PASS") == len(ev.TARGETS) and "FAIL" not in out
+    doc = json.loads((tmp_path / "ev" / "evidence.json").read_text())
+    assert [(d["kind"], d["seed"]) for d in doc["drives"]] == ev.plan(3, 2, 1)
+    assert doc["interrupted"] is False and doc["figures"]["benign"]["drives"] == 3
+    summary = (tmp_path / "ev" / "summary.md").read_text()
+    assert "takeover evidence --benign 3 --critical 2 --seed 1" in summary and "| PASS |" in summary
+
+
+def test_a_missed_target_exits_1_names_the_drive_and_saves_its_scenario(tmp_path, monkeypatch, capsys):
+    def nag_benign_2(drive):
+        return [_alert(3.0, "WARNING")] if (drive.kind, drive.seed) == ("benign", 2) else _in_time(drive)
+
+    with _fake_board(monkeypatch, nag_benign_2):
+        code = cli.main(["evidence", "--benign", "3", "--critical", "1", "--out", str(tmp_path / "ev"),
+                         "--save", str(tmp_path / "missed")])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "FAIL  0 WARNING in benign drives: 1 drive (benign 2)" in out
+    saved = tmp_path / "missed" / "evidence-benign-2.toml"
+    assert f"saved {saved}" in out
+    assert saved.read_text() == ev.benign_drive(2).toml
+    assert [p.name for p in (tmp_path / "missed").iterdir()] == [saved.name]
+
+
+def test_ctrl_c_writes_the_drives_that_finished(tmp_path, monkeypatch, capsys):
+    def interrupt_the_third(drive):
+        if (drive.kind, drive.seed) == ("benign", 3):
+            raise KeyboardInterrupt
+        return []
+
+    with _fake_board(monkeypatch, interrupt_the_third):
+        code = cli.main(["evidence", "--benign", "4", "--critical", "0", "--out", str(tmp_path)])
+    assert code == 130
+    doc = json.loads((tmp_path / "evidence.json").read_text())
+    assert doc["interrupted"] is True and [d["seed"] for d in doc["drives"]] == [1, 2]
+    assert "Interrupted" in (tmp_path / "summary.md").read_text()
+    assert "interrupted after 2 of 4 drives" in capsys.readouterr().out
