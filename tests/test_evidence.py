@@ -14,7 +14,7 @@ from tkfw.settings import Settings
 
 from takeover import cli
 from takeover import evidence as ev
-from takeover.plant import Plant, no_action_impact_mps
+from takeover.plant import no_action_impact_mps
 from takeover.scenario import parse
 
 ST = Settings()

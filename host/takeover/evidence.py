@@ -53,8 +53,9 @@ BENIGN_MIN_TTC_S = 6.0  # a benign drive's in-path TTC with nothing reacting sta
 RADAR_HZ = 20  # every drive's radar rate (Delphi ESR 50 ms, the built-ins' rate)
 MAX_DRAWS = 500  # a generator that cannot find a drive in this many draws has a bug
 CRITICAL_MAX_IMPACT_S = 12.0  # no-action impact at most this late, so a 20 s drive ends in a stop or a hit
-DRIVER_REACTION_MAX_S = 2.0  # the longest reaction in a drive (distracted); sizes its duration
-DRIVER_BRAKE_MPS2 = 7.6  # the reference driver's braking (R157), ditto
+# Only to size a critical drive's duration (the needed-warning search asks the plant itself):
+DRIVER_REACTION_MAX_S = 2.0  # the longest reaction in a drive (distracted, Green 2000)
+DRIVER_BRAKE_MPS2 = 7.6  # the reference driver's braking (R157)
 GIVE_UP_S = 120.0  # a warned driver not stopped this long after the warning never will
 STOPPED_HOLD_S = 1.0  # a run ends this long after the ego stops (docs/scenarios.md)
 
@@ -565,10 +566,19 @@ def _row_at(rows: list[dict], t_s: float) -> dict | None:
     return best
 
 
-def closing_truth(scn: Scenario, alerts: list[dict], trace: list[dict] | None, until_s: float) -> tuple[list[dict], str]:
+def _trace_rows(trace: list[dict]) -> list[dict]:
+    """The run's own trace as ground-truth rows: closing when its TTC is set."""
+    def closing(row):
+        ttc = row["ttc_s"]
+        return None if ttc is None else (row["gap_m"] / ttc if ttc else math.nan)
+    return [{"t_s": row["t_s"], "gap_m": row["gap_m"], "closing_mps": closing(row)} for row in trace]
+
+
+def closing_truth(scn: Scenario, alerts: list[dict], trace: list[dict] | None,
+                  until_s: float) -> tuple[list[dict], str]:
     """Ground truth rows up to until_s and where they come from: "replay" when the replayed plant
-    matches the run's trace (gap within 2 cm, rounding), else "trace" (the run's own rows: closing
-    when its TTC is set), so a runner that closes the loop differently cannot fool the figure."""
+    matches the run's trace (gap within 2 cm, its rounding), else "trace", the run's own rows, so
+    a runner that closes the loop differently from the replay cannot fool the figure."""
     rows = replay(scn, alerts, until_s)
     if not trace:
         return rows, "replay"
@@ -579,13 +589,12 @@ def closing_truth(scn: Scenario, alerts: list[dict], trace: list[dict] | None, u
             continue
         if (mine["gap_m"] is None) != (row["gap_m"] is None) or (
                 mine["gap_m"] is not None and abs(mine["gap_m"] - row["gap_m"]) > 0.02):
-            return [{"t_s": r["t_s"], "gap_m": r["gap_m"],
-                     "closing_mps": None if r["ttc_s"] is None else (r["gap_m"] / r["ttc_s"] if r["ttc_s"] else math.nan)}
-                    for r in trace], "trace"
+            return _trace_rows(trace), "trace"
     return rows, "replay"
 
 
-def releases_while_closing(scn: Scenario, alerts: list[dict], trace: list[dict] | None = None) -> tuple[list[dict], str]:
+def releases_while_closing(scn: Scenario, alerts: list[dict],
+                           trace: list[dict] | None = None) -> tuple[list[dict], str]:
     """Every brake release, with the ground truth at its time: closing (bool), closing_mps, gap_m."""
     released = brake_releases(alerts)
     if not released:
@@ -801,7 +810,7 @@ def write_summary(path: Path, results: list[Result], meta: dict, saved: list[Pat
     missed = [r for r in results if r.missed]
     if missed:
         lines += ["", "## Drives that missed a target", ""]
-        lines += [f"- {describe(r)}" for r in missed]
+        lines += [f"- {describe(r)} ({r.description})" for r in missed]
     if saved:
         lines += ["", "Saved for `takeover run FILE`: " + ", ".join(f"`{p}`" for p in saved)]
     lines += ["", "Definitions: docs/evidence.md."]
