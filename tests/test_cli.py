@@ -26,6 +26,11 @@ def _run(*args):
     (["run", "su7-construction-zone", "--corrupt", "150"], ["percentage"]),
     (["run", "su7-construction-zone", "--flood", "10", "--lockstep"], ["--flood needs a paced run"]),
     (["sweep", "su7-construction-zone", "--param", "speed=1"], ["unknown parameter"]),
+    (["evidence", "--benign", "-1"], ["--benign must be 0 or more"]),
+    (["evidence", "--benign", "0", "--critical", "0"], ["nothing to run"]),
+    (["evidence", "--critical", "many"], ["--critical", "invalid int value"]),
+    (["evidence", "--out", "/proc/evidence"], ["--out /proc/evidence: cannot create it"]),
+    (["evidence", "--save", "/proc/evidence"], ["--save /proc/evidence: cannot create it"]),
 ])
 def test_a_command_line_mistake_is_one_line_and_exit_2(args, words):
     proc = _run(*args)

@@ -77,6 +77,23 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--port", default="sim", help="as for `run`")
     sweep.add_argument("--board", default="sim", help="as for `run`")
 
+    evidence = sub.add_parser("evidence", help="many seeded, randomized drives: false alarms, late warnings, brake "
+                                               "releases, against targets (docs/evidence.md)",
+                              description="Runs N benign and N critical randomized drives (lockstep, one board "
+                                          "session) and writes evidence.json and summary.md. Exit status 0 when "
+                                          "every target is met, 1 when any is missed.")
+    evidence.add_argument("--benign", type=int, default=100, metavar="N", help="benign drives (default 100)")
+    evidence.add_argument("--critical", type=int, default=50, metavar="N", help="critical drives (default 50)")
+    evidence.add_argument("--seed", type=int, default=1, metavar="S",
+                          help="drive i of each kind is drawn by random.Random(S + i) (default 1)")
+    evidence.add_argument("--port", default="sim", help="as for `run`")
+    evidence.add_argument("--board", default="sim", help="as for `run`")
+    evidence.add_argument("--out", default="evidence", metavar="DIR",
+                          help="folder for evidence.json and summary.md (default ./evidence)")
+    evidence.add_argument("--save", metavar="DIR",
+                          help="write the scenario file of every drive that misses a target into DIR "
+                               "(replay one with `takeover run FILE`)")
+
     bench = sub.add_parser("bench", help="benchmark the firmware and the link against their floors (docs/performance.md)")
     bench.add_argument("--port", default="sim", help="as for `run`")
     bench.add_argument("--board", default="sim", help="as for `run`")
@@ -140,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_scenarios()
         if args.command == "sweep":
             return _cmd_sweep(args)
+        if args.command == "evidence":
+            return _cmd_evidence(args)
         if args.command == "config":
             return _cmd_config(args)
         if args.command == "bench":
@@ -249,6 +268,82 @@ def _cmd_sweep(args) -> int:
     print(f"   {collisions} of {len(points)} runs ended in a collision; wrote {out / 'sweep.csv'} and "
           f"{out / 'sweep.png'}")
     return 0
+
+
+def _folder(path: str, option: str) -> Path:
+    """An output folder, created if missing; one line if it cannot be."""
+    folder = Path(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"{option} {folder}: cannot create it ({exc.strerror})") from None
+    return folder
+
+
+def _cmd_evidence(args) -> int:
+    from takeover import evidence
+
+    for option, n in (("--benign", args.benign), ("--critical", args.critical)):
+        if n < 0:
+            raise UsageError(f"{option} must be 0 or more, got {n}")
+    if args.benign + args.critical == 0:
+        raise UsageError("--benign and --critical are both 0: nothing to run")
+    save = _folder(args.save, "--save") if args.save else None  # first: a bad --save leaves no --out behind
+    out = _folder(args.out, "--out")
+    argv = ["takeover", "evidence", "--benign", str(args.benign), "--critical", str(args.critical),
+            "--seed", str(args.seed), "--port", args.port, "--board", args.board, "--out", args.out]
+    meta = {"command": shlex.join(argv + (["--save", args.save] if args.save else [])), "seed": args.seed,
+            "port": args.port, "board": None, "firmware": None, "planned": args.benign + args.critical,
+            "interrupted": False, "partial": False}
+    drives = evidence.plan(args.benign, args.critical, args.seed)
+    print(f"== evidence: {args.benign} benign and {args.critical} critical drives, seed {args.seed}, "
+          f"on {args.port} (lockstep)")
+    results: list = []
+    saved: list[Path] = []
+    started = time.perf_counter()
+
+    def finish() -> None:
+        wall = time.perf_counter() - started
+        meta.update(wall_s=round(wall, 2), drives_per_s=round(len(results) / wall, 3) if wall > 0 else 0.0)
+        evidence.write_json(out / "evidence.json", results, meta)
+        evidence.write_summary(out / "summary.md", results, meta, saved)
+
+    try:
+        with Device(args.port, board=args.board) as dev, \
+                Progress(len(drives), unit="drive", stream=sys.stderr) as progress:
+            for kind, seed in drives:
+                drive = evidence.make_drive(kind, seed)
+                progress.start(drive.scenario.name)
+                result = evidence.run_drive(dev, drive, progress=progress.frames)
+                results.append(result)
+                meta["board"], meta["firmware"] = dev.hello.board, dev.hello.fw_version
+                progress.done()
+                if result.missed:
+                    if save is not None:
+                        saved.append(evidence.save(save, drive))
+                    with progress.printing():
+                        print(f"   {evidence.describe(result)}")
+    except KeyboardInterrupt:
+        meta["interrupted"] = True
+        finish()
+        print(f"   interrupted after {len(results)} of {len(drives)} drives; wrote {out / 'evidence.json'} and "
+              f"{out / 'summary.md'} with those")
+        raise
+    except LinkError:
+        meta["partial"] = True  # the link was lost: what finished before it still counts
+        finish()
+        raise
+    finish()
+    for name, value in evidence.figure_rows(evidence.figures(results)):
+        print(f"   {name}: {value}")
+    verdicts = evidence.verdicts(results)
+    for v in verdicts:
+        print(f"   {evidence.verdict_line(v)}")
+    for path in saved:
+        print(f"   saved {path}")
+    print(f"   {len(results)} drives in {meta['wall_s']:.1f} s ({meta['drives_per_s']:.2f} drives/s); wrote "
+          f"{out / 'evidence.json'} and {out / 'summary.md'}")
+    return 0 if all(v["met"] for v in verdicts) else EXIT_FAILED
 
 
 _REFUSED = {2: "out of range", 3: "below its safety floor", 4: "above its safety ceiling", 1: "unknown to the board"}
