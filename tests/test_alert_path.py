@@ -53,7 +53,7 @@ class Model:
                 c0, t0, a0, h0, r0 = self.history[tid]
                 if 0 < t_ms - t0 <= 500:
                     raw = max(-15000, min(15000, (closing - c0) * 1000 // (t_ms - t0)))
-                    accel = a0 + (raw - a0) // 4
+                    accel = a0 + (raw - a0) // ttc.ACCEL_LAG
                     hits = h0
                     # a range that moved other than the closing speed says restarts the count
                     if hits and r is not None and abs(r0 - r - closing * (t_ms - t0) // 1000) > s.track_jump_mm:

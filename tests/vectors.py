@@ -31,6 +31,7 @@ import zlib
 
 from takeover import codec
 from tkfw import alerts, schema
+from tkfw.ttc import ACCEL_LAG
 from tkfw.settings import SPEC, Settings
 
 TTC_CAP_MS = 60_000  # "beyond a minute a TTC means nothing" (ttc.py docstring)
@@ -373,7 +374,7 @@ def expected_frames(frames, distracted, settings):
                 c0, t0, a0, h0, r0 = history[t["id"]]
                 if 0 < t_ms - t0 <= 500:
                     raw = _clamp((closing - c0) * 1000 // (t_ms - t0), -15_000, 15_000)
-                    accel, hits = a0 + (raw - a0) // 4, h0
+                    accel, hits = a0 + (raw - a0) // ACCEL_LAG, h0
                     # a range that moved other than the closing speed says: not one object
                     if hits and in_path and abs(r0 - rng - closing * (t_ms - t0) // 1000) > settings.track_jump_mm:
                         hits = 0

@@ -54,15 +54,13 @@ RADAR_HZ = 20  # every drive's radar rate (Delphi ESR 50 ms, the built-ins' rate
 MAX_DRAWS = 500  # a generator that cannot find a drive in this many draws has a bug
 CRITICAL_MAX_IMPACT_S = 12.0  # no-action impact at most this late, so a 20 s drive ends in a stop or a hit
 # Only to size a critical drive's duration (the needed-warning search asks the plant itself):
-DRIVER_REACTION_MAX_S = 2.0  # the longest reaction in a drive (distracted, Green 2000)
-DRIVER_BRAKE_MPS2 = 7.6  # the reference driver's braking (R157)
 GIVE_UP_S = 120.0  # a warned driver not stopped this long after the warning never will
 STOPPED_HOLD_S = 1.0  # a run ends this long after the ego stops (docs/scenarios.md)
 
 KINDS = ("benign", "critical")
 TARGETS = (  # key, what the line says
     ("benign_brake", "0 brake requests in benign drives"),
-    ("benign_warning", "0 WARNING in benign drives"),
+    ("benign_warning", "0 WARNING in benign drives (a 2-3 frame radar ghost's aside)"),
     ("brake_release", "no brake release while closing"),
     ("warning_in_time", "first WARNING in time in every critical drive detection allowed"),
 )
@@ -153,21 +151,19 @@ def benign_check(scn: Scenario) -> tuple[bool, NoAction]:
 
 
 def onset_s(scn: Scenario, threat: Target) -> float | None:
-    """The first radar frame that reports `threat` while it closes on the ego: detection, or for a
-    lead that only starts braking later, the first frame there is something to warn about.
-
-    The threat must be the only target in the ego's path (gap_m and ttc_s are the closest in-path
-    target's), as in every critical drive. Reported means what the radar reports (Plant.radar):
-    within its detection range and inside its appear_s .. vanish_s window."""
+    """The first radar frame whose report shows `threat` closing on the ego at least at the radar's
+    noise floor (the firmware's closing_min_mps: 2.5x a long-range radar's range-rate accuracy):
+    its detection, or for a lead that only starts braking later, the first frame that shows it.
+    Read from the reports themselves (Plant.radar), so the radar's latency and detection range
+    count as they do for the firmware."""
+    floor_mm_s = Settings().closing_min_mm_s
     plant = Plant(scn)
     for _, t in _frames(scn, plant, scn.duration_s):
         if plant.collided:
             return None
-        gap = plant.gap_m()
-        if gap is None or plant.ttc_s() is None or not 0 <= gap <= threat.detect_range_m:
-            continue
-        if t >= threat.appear_s and (threat.vanish_s is None or t < threat.vanish_s):
-            return t
+        for report in plant.radar():
+            if report["id"] == threat.id and report["range_rate"] <= -floor_mm_s:
+                return t
     return None
 
 
@@ -437,9 +433,9 @@ def critical_drive(seed: int) -> Drive:
             continue
         # Long enough for a driver warned at the no-action impact time at the latest to stop,
         # plus the second the run holds a stopped ego: it ends in a stop or a hit, not before.
-        v = doc["ego"]["speed_kph"] * KPH
-        doc["duration_s"] = min(20.0, max(10.0, math.ceil(
-            2 * (truth.impact_s + DRIVER_REACTION_MAX_S + v / DRIVER_BRAKE_MPS2 + STOPPED_HOLD_S)) / 2))
+        v, d = doc["ego"]["speed_kph"] * KPH, draft.driver
+        to_stop_s = draft.hmi.latency_ms / 1000 + d.reaction_distracted_s + d.brake_ramp_s + v / d.brake_mps2
+        doc["duration_s"] = min(20.0, max(10.0, math.ceil(2 * (truth.impact_s + to_stop_s + STOPPED_HOLD_S)) / 2))
         if params["driver"] == "distracted":
             away_s = max(0.0, _grid(onset - params["look_away_s"]))
             doc["driver"]["state"] = [{"t_s": (away_s, "eyes off the road as the threat comes"),
@@ -510,6 +506,21 @@ def first_collision_warning_s(alerts: list[dict]) -> float | None:
         if cue is not None and _at_least_warning(cue) and a["t_s"] is not None:
             return a["t_s"]
     return None
+
+
+def from_ghost(drive: Drive, alert: dict) -> bool:
+    """Whether a collision alert came while the drive's radar ghost of 2 or 3 frames was being
+    reported (its frames, shifted by the radar latency, and the one after).
+
+    Such an alert is allowed: until the brake request's longer confirmation, a false return is
+    indistinguishable from a real object that has just come into view, and a real one 10 m ahead
+    must be warned about at once. The brake request itself stays a target."""
+    ghost = drive.params.get("ghost")
+    if not ghost or ghost["frames"] < 2 or alert["cause"] != COLLISION or alert["t_s"] is None:
+        return False
+    hz = drive.scenario.radar_hz
+    start = ghost["at_s"] + drive.scenario.radar.latency_ms / 1000
+    return start - 1e-9 <= alert["t_s"] <= start + ghost["frames"] / hz + 1e-9
 
 
 def any_brake(alerts: list[dict]) -> bool:
@@ -636,6 +647,7 @@ class Result:
     releases: list[dict] = field(default_factory=list)
     truth_source: str = "replay"
     missed: list[str] = field(default_factory=list)  # keys of TARGETS this drive misses
+    ghost_warning: bool = False  # benign: its first WARNING came while a 2-3 frame ghost was reported
 
     @property
     def releases_while_closing(self) -> int:
@@ -667,7 +679,10 @@ def evaluate(drive: Drive, alerts: list[dict], outcome: dict, frames: dict | Non
         if r.brake:
             r.missed.append("benign_brake")
         if first is not None:
-            r.missed.append("benign_warning")
+            if from_ghost(drive, first):
+                r.ghost_warning = True
+            else:
+                r.missed.append("benign_warning")
     if r.releases_while_closing:
         r.missed.append("brake_release")
     if r.late:
@@ -699,11 +714,14 @@ def figures(results: list[Result]) -> dict:
         return {"events": sum(r.releases_while_closing for r in rs),
                 "drives": sum(1 for r in rs if r.releases_while_closing)}
 
-    warned = sum(1 for r in benign if r.first_warning is not None)
+    warned = sum(1 for r in benign if r.first_warning is not None and not r.ghost_warning)
+    ghosts = [r for r in benign if (r.params.get("ghost") or {}).get("frames", 0) >= 2]
+    ghost_warned = sum(1 for r in benign if r.ghost_warning)
     braked = sum(1 for r in benign if r.brake)
     late_n = sum(1 for r in judged if r.late)
     return {
         "benign": {"drives": len(benign), "warning": warned, "warning_rate": _rate(warned, len(benign)),
+                   "ghost_drives": len(ghosts), "ghost_warning": ghost_warned,
                    "brake": braked, "brake_rate": _rate(braked, len(benign)),
                    "collisions": sum(1 for r in benign if r.outcome.get("collision")),
                    "releases_while_closing": releases(benign)},
@@ -744,7 +762,9 @@ def figure_rows(fig: dict) -> list[tuple[str, str]]:
     b, c = fig["benign"], fig["critical"]
     imp = c["impact_kph"]
     return [
-        ("benign drives with WARNING or higher (any cause)", _n_of(b["warning"], b["drives"])),
+        ("benign drives with WARNING or higher (any cause), a ghost's aside", _n_of(b["warning"], b["drives"])),
+        ("benign drives with a 2-3 frame ghost in the path that raised WARNING or higher",
+         _n_of(b["ghost_warning"], b["ghost_drives"])),
         ("benign drives with a brake request", _n_of(b["brake"], b["drives"])),
         ("benign drives ending in a collision", str(b["collisions"])),
         ("critical drives with a late first collision WARNING", _n_of(c["late"], c["judged"])
