@@ -692,8 +692,98 @@ def dm_cases() -> list[dict]:
     return cases
 
 
+# -- the predicted path and structures above the road (protocol revision 2) ----------------------
+def expected_path_threat(targets: list[dict], yaw_mrad_s: int, ego_mm_s: int, settings: Settings):
+    """(target_id, ttc_ms, radius_mm) from float geometry: the path's radius R = v / yaw rate
+    (straight below 1 m/s), its offset at range x is x^2 / 2R; in path within the lane half
+    width of it; a reflection at least overhead_height high that stands still (|ego speed +
+    range rate| < 1 m/s) is above the road. Scenes keep every lateral 0.1 m off the lane edge,
+    where the firmware's 50 mm rounding could decide either way."""
+    radius_m = None
+    if yaw_mrad_s and ego_mm_s >= 1000:
+        radius_m = (ego_mm_s / 1000) / (yaw_mrad_s / 1000)
+    best = None
+    for t in targets:
+        closing = -t["range_rate"]
+        if closing < settings.closing_min_mm_s:
+            continue
+        x = max(t["range"], 0) / 1000
+        offset = 0.0 if radius_m is None else min(x, 300.0) ** 2 / (2 * radius_m)
+        off_path = abs(t["lateral"] / 1000 - offset) - settings.lane_half_width_mm / 1000
+        assert abs(off_path) > 0.1, ("a lateral too close to the lane edge", t, offset)
+        if off_path > 0:
+            continue
+        height = t.get("height", schema.HEIGHT_UNKNOWN)
+        if height >= settings.overhead_height_mm and abs(ego_mm_s + t["range_rate"]) < 1000:
+            continue
+        rng = max(t["range"], 0)
+        if best is None or rng < best[0]:
+            best = (rng, closing, t["id"])
+    radius_mm = 0 if radius_m is None else int(ego_mm_s * 1000 // yaw_mrad_s)
+    if best is None:
+        return -1, NO_TTC, radius_mm
+    rng, closing, tid = best
+    return tid, min(rng * 1000 // closing, TTC_CAP_MS), radius_mm
+
+
+def path_cases() -> list[dict]:
+    settings = Settings()
+    high, low = settings.overhead_height_mm, 600
+    v120 = mm(120 / 3.6)
+    # (name, yaw mrad/s, ego mm/s, targets (with "height" for an extended record))
+    scenes = []
+
+    def at(tid, range_m, closing_mps, lateral_m, height=None):
+        t = target(tid, range_m, closing_mps, lateral_m)
+        return t if height is None else {**t, "height": height}
+
+    yaw500 = round(v120 / 500)  # mrad/s: a 500 m curve at 120 km/h
+    scenes.append(("right curve 500 m: a stopped car in our lane 80 m ahead reads 6.4 m right", -yaw500, v120,
+                   [at(1, 80.0, 120 / 3.6, -6.4, low)]))
+    scenes.append(("left curve 500 m: the same, mirrored", yaw500, v120, [at(1, 80.0, 120 / 3.6, 6.4, low)]))
+    scenes.append(("right curve: a slower car in the left lane 50 m ahead reads 1.0 m left", -yaw500, v120,
+                   [at(2, 50.0, 10.0, 1.0, low)]))
+    scenes.append(("straight: the same reading is in the path", 0, v120, [at(2, 50.0, 10.0, 1.0, low)]))
+    scenes.append(("plain records on a curve", -yaw500, v120, [at(3, 80.0, 20.0, -6.4), at(4, 50.0, 10.0, 1.0)]))
+    scenes.append(("a bridge in our lane is not an obstacle", 0, v120, [at(5, 120.0, 120 / 3.6, 0.0, 5500)]))
+    scenes.append(("a barrier under the bridge still is", 0, v120,
+                   [at(5, 120.0, 120 / 3.6, 0.0, 5500), at(6, 120.5, 120 / 3.6, 0.2, 500)]))
+    scenes.append(("high but moving (ground speed 25 m/s): not a structure", 0, mm(30.0),
+                   [at(7, 60.0, 5.0, 0.0, 5000)]))
+    scenes.append(("exactly overhead_height: a structure", 0, v120, [at(8, 90.0, 120 / 3.6, 0.0, high)]))
+    scenes.append(("1 mm below it: an obstacle", 0, v120, [at(8, 90.0, 120 / 3.6, 0.0, high - 1)]))
+    scenes.append(("height unknown: an obstacle", 0, v120, [at(8, 90.0, 120 / 3.6, 0.0, schema.HEIGHT_UNKNOWN)]))
+    scenes.append(("at walking pace the yaw rate bends nothing", 300, 900, [at(9, 20.0, 0.9, 0.5, low)]))
+    rng = random.Random(11)
+    for k in range(10):
+        yaw = rng.choice((0, rng.randint(-120, 120)))
+        ego = rng.randint(3000, 40000)
+        n = schema.MAX_TARGETS if k == 0 else rng.randrange(1, 24)
+        radius = None if yaw == 0 or ego < 1000 else (ego / yaw)  # m
+        targets = []
+        while len(targets) < n:
+            x = rng.uniform(1.0, 200.0)
+            offset = 0.0 if radius is None else x * x / (2 * radius)
+            lateral = offset + rng.uniform(-5.0, 5.0)
+            if abs(abs(lateral - offset) - settings.lane_half_width_mm / 1000) < 0.15:
+                continue
+            stationary = rng.random() < 0.5
+            closing = ego / 1000 if stationary else rng.uniform(-5.0, 30.0)
+            height = rng.choice((None, low, 5500, schema.HEIGHT_UNKNOWN))
+            targets.append(at(200 + len(targets), x, closing, lateral, height if height is not None else low))
+        scenes.append((f"random scene {k} ({n} targets, yaw {yaw} mrad/s, ego {ego} mm/s)", yaw, ego, targets))
+    cases = []
+    for seq, (name, yaw, ego, targets) in enumerate(scenes):
+        tid, ttc, radius_mm = expected_path_threat(targets, yaw, ego, settings)
+        frame = codec.encode("radar", seq, targets=targets, t_ms=1000, ego_speed=ego, yaw_rate=yaw)
+        cases.append({"kind": "path", "name": name, "input": {"frame": frame.hex()},
+                      "expect": {"threat": [tid, ttc], "radius_mm": radius_mm}})
+    return cases
+
+
 def build() -> list[dict]:
-    return wire_cases() + ttc_cases() + crc_cases() + settings_cases() + threat_cases() + dm_cases()
+    return (wire_cases() + ttc_cases() + crc_cases() + settings_cases() + threat_cases() + dm_cases()
+            + path_cases())
 
 
 def write(path) -> list[dict]:

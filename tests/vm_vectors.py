@@ -12,11 +12,15 @@ from binascii import unhexlify
 from tkfw import schema, wire
 from tkfw.dm import DriverMonitor
 from tkfw.settings import SPEC, Settings, device_name
-from tkfw.ttc import Threat, level_for
+from tkfw.ttc import Threat, level_for, path_radius_mm
 
 _HDR = 4
 _W_TARGETS = (_HDR + schema.RADAR_TARGETS_AT) // 4
-_B_RADAR_N = _HDR + schema.layout(schema.MESSAGES[schema.T_RADAR][1])[0]["n_targets"][0]
+_RADAR = schema.layout(schema.MESSAGES[schema.T_RADAR][1])[0]
+_B_RADAR_N = _HDR + _RADAR["n_targets"][0]
+_B_RADAR_FLAGS = _HDR + _RADAR["flags"][0]
+_B_RADAR_YAW = _HDR + _RADAR["yaw_rate"][0]
+_W_RADAR_EGO = (_HDR + _RADAR["ego_speed"][0]) // 4
 
 
 def _feed(dec, data, chunk, on_frame):
@@ -155,7 +159,30 @@ def run_dm(inp):
     return {"transitions": out}
 
 
-RUNNERS = {"wire": run_wire, "ttc": run_ttc, "crc": run_crc, "settings": run_settings, "threat": run_threat,
+def run_path(inp):
+    """A revision 2 radar frame through the decoder: the threat on the predicted path, high
+    stationary reflections left out (what tkfw.app hands tkfw.ttc)."""
+    settings = Settings()
+    got = []
+
+    def on_frame(d, msg_type):
+        buf = d.buf
+        stride = 5 if buf[_B_RADAR_FLAGS] & schema.RADAR_EXTENDED else 4
+        yaw = buf[_B_RADAR_YAW] | (buf[_B_RADAR_YAW + 1] << 8)
+        if yaw >= 0x8000:
+            yaw -= 0x10000
+        ego = d.words[_W_RADAR_EGO]
+        radius = path_radius_mm(yaw, ego)
+        t = Threat()
+        ttc = t.assess(d.words, _W_TARGETS, buf[_B_RADAR_N], settings, 1000, -1, stride, radius, ego)
+        got.append([t.target_id, ttc, radius])
+        d.consume()
+
+    _feed(wire.Decoder(), unhexlify(inp["frame"]), 0, on_frame)
+    return {"threat": got[0][:2], "radius_mm": got[0][2]}
+
+
+RUNNERS = {"path": run_path, "wire": run_wire, "ttc": run_ttc, "crc": run_crc, "settings": run_settings, "threat": run_threat,
            "dm": run_dm}
 
 

@@ -32,7 +32,7 @@ from tkfw import VERSION, alerts, schema
 from tkfw.compat import collect, const, heap_lock, heap_unlock, mem_alloc, mem_free, ticks_diff
 from tkfw.dm import DriverMonitor
 from tkfw.settings import SPEC, Settings
-from tkfw.ttc import Threat, hold_brake
+from tkfw.ttc import Threat, hold_brake, path_radius_mm
 from tkfw.wire import LOOKAHEAD, Decoder, Encoder
 
 _POLL_US = const(5000)  # longest wait for input before the loop services outputs again
@@ -50,6 +50,8 @@ _RADAR, _ = schema.layout(schema.MESSAGES[schema.T_RADAR][1])
 _W_RADAR_T = _word(_RADAR["t_ms"][0])
 _W_RADAR_EGO = _word(_RADAR["ego_speed"][0])
 _B_RADAR_N = _HDR + _RADAR["n_targets"][0]
+_B_RADAR_FLAGS = _HDR + _RADAR["flags"][0]
+_B_RADAR_YAW = _HDR + _RADAR["yaw_rate"][0]
 _W_TARGETS = _word(schema.RADAR_TARGETS_AT)
 _DRIVER, _ = schema.layout(schema.MESSAGES[schema.T_DRIVER][1])
 _B_DRIVER_FLAGS = _HDR + _DRIVER["flags"][0]
@@ -72,12 +74,14 @@ _T_ALERT = const(0x82)
 _T_STATUS = const(0x83)
 _MAX_TARGETS = const(64)
 _TARGET_LEN = const(16)
+_TARGET_LEN_EXT = const(20)
+_RADAR_EXTENDED = const(1)
 _TARGETS_AT = const(16)
 _ORIGIN_FRAME = const(0)
 if ((schema.VERSION, schema.T_RADAR, schema.T_DRIVER, schema.T_ALERT, schema.T_STATUS, schema.MAX_TARGETS,
-     schema.TARGET_LEN, schema.RADAR_TARGETS_AT, schema.ORIGIN_FRAME)
-        != (_VERSION, _T_RADAR, _T_DRIVER, _T_ALERT, _T_STATUS, _MAX_TARGETS, _TARGET_LEN, _TARGETS_AT,
-            _ORIGIN_FRAME)):
+     schema.TARGET_LEN, schema.TARGET_LEN_EXT, schema.RADAR_EXTENDED, schema.RADAR_TARGETS_AT, schema.ORIGIN_FRAME)
+        != (_VERSION, _T_RADAR, _T_DRIVER, _T_ALERT, _T_STATUS, _MAX_TARGETS, _TARGET_LEN, _TARGET_LEN_EXT,
+            _RADAR_EXTENDED, _TARGETS_AT, _ORIGIN_FRAME)):
     raise ImportError("tkfw.app constants out of step with tkfw.schema")
 _B_CFG_KEY = _HDR + _CFG_SET["key"][0]
 _W_CFG_VALUE = _word(_CFG_SET["value"][0])
@@ -219,7 +223,14 @@ class Firmware:
         dec = self.dec
         buf = dec.buf
         count = buf[_B_RADAR_N]
-        if count > _MAX_TARGETS or (buf[1] | (buf[2] << 8)) != _TARGETS_AT + count * _TARGET_LEN:  # payload length
+        # Extended records (protocol revision 2) carry a height: 5 words a record, not 4.
+        if buf[_B_RADAR_FLAGS] & _RADAR_EXTENDED:
+            stride = 5
+            record_len = _TARGET_LEN_EXT
+        else:
+            stride = 4
+            record_len = _TARGET_LEN
+        if count > _MAX_TARGETS or (buf[1] | (buf[2] << 8)) != _TARGETS_AT + count * record_len:  # payload length
             dec.reject("bad_length")
             return
         settings = self.settings
@@ -250,10 +261,17 @@ class Firmware:
         # reaction time assumed is the driver monitor's (longer while distracted or unknown).
         hold_ms = settings.deescalate_hold_ms
         dm.update(t_ms, self.io.hands_on(), settings)
-        threat.decide(words, _W_TARGETS, count, settings, t_ms, dm.reaction)
+        ego = words[_W_RADAR_EGO]
+        yaw = buf[_B_RADAR_YAW] | (buf[_B_RADAR_YAW + 1] << 8)  # int16 on the wire: 0 from a host before it
+        radius = 0
+        if yaw:
+            if yaw >= 0x8000:
+                yaw -= 0x10000
+            radius = path_radius_mm(yaw, ego)
+        threat.decide(words, _W_TARGETS, count, settings, t_ms, dm.reaction, stride, radius, ego)
         level = threat.level
         if level == _EMERGENCY or threat.brake_hold:  # a brake request, raised or held (tkfw.ttc)
-            level = hold_brake(threat, level, t_ms, words[_W_RADAR_EGO], dm.override, settings.brake_clear_ms)
+            level = hold_brake(threat, level, t_ms, ego, dm.override, settings.brake_clear_ms)
         if level != settled[_CAUSE_COLLISION]:
             arbiter.request(_CAUSE_COLLISION, level, t_ms, hold_ms)
         dec.processed += 1
@@ -265,7 +283,7 @@ class Firmware:
             self._send_alert(seq, t_ms, threat.ttc_ms, rx_ticks)
         # The ALERT, if any, is out: now the bookkeeping that did not decide it (every target's
         # history, the STATUS). proc_us covers the whole frame, the ALERT's only its decision.
-        threat.track(words, _W_TARGETS, count, settings, t_ms)
+        threat.track(words, _W_TARGETS, count, settings, t_ms, stride, radius, ego)
         self.last_proc_us = ticks_diff(self.ticks_us(), rx_ticks)
         if self.lock_left:
             self.locked_frames += 1  # counted before the STATUS that reports it
@@ -415,6 +433,7 @@ class Firmware:
         enc.put_str(off["board"][0], self.board_name, 16)
         enc.put_u8(off["proto"][0], schema.VERSION)
         enc.put_u8(off["max_targets"][0], schema.MAX_TARGETS)
+        enc.put_u16(off["features"][0], schema.FEATURE_PATH_HEIGHT)
         enc.put_i32(off["settings_hash"][0], self.settings.digest())
         enc.put_i32(off["boot_id"][0], self.boot_id)
         self._write(enc.buf, enc.finish(end))

@@ -1,4 +1,4 @@
-"""Wire protocol v1: the one definition of every frame on the serial link.
+"""Wire protocol v1 (revision 2): the one definition of every frame on the serial link.
 
 The firmware codec (tkfw.wire) and the host codec (takeover.codec) are both built from the tables
 below; docs/protocol.md describes them for people. Rules: little-endian; fields are append-only
@@ -18,6 +18,14 @@ Frame layout on the wire:
 A receiver resynchronises after garbage by sliding one byte at a time until a header checks and
 the CRC matches. Field codes are those of Python's struct module; "16s" is a NUL-padded ASCII
 string.
+
+Revisions add without breaking: a field that was reserved (and sent as 0) gets a meaning for
+which 0 is the old behaviour, and a firmware says what it takes in HELLO `features`, so a host
+written before a revision keeps working with a firmware after it, and the other way round (a host
+sends a revision's additions only to a firmware whose HELLO names them). Revision 2
+(FEATURE_PATH_HEIGHT): the radar frame's yaw rate (the predicted path bends with it) and
+extended target records carrying the reflection's height (a structure above the road is not an
+obstacle).
 """
 
 from tkfw.compat import const
@@ -62,8 +70,11 @@ MESSAGES = {
         ("t_ms", "I", "ms, scenario time of the measurement; wraps at 2**30"),
         ("ego_speed", "i", "mm/s, ego longitudinal speed"),
         ("n_targets", "B", "count of target records that follow, 0..64"),
-        ("flags", "B", "reserved, 0"),
-        ("reserved", "H", "reserved, 0"),
+        ("flags", "B", "bit0 RADAR_EXTENDED: the target records are TARGET_LEN_EXT bytes (TARGET_FIELDS_EXT, "
+                       "with height); 0: TARGET_LEN bytes (revision 2)"),
+        ("yaw_rate", "h", "mrad/s, ego yaw rate, left (counter-clockwise) positive: the predicted path bends "
+                          "with curvature yaw_rate / ego_speed; 0 is a straight path (revision 2; reserved, 0, "
+                          "before)"),
     )),
     T_DRIVER: ("driver", (
         ("t_ms", "I", "ms, scenario time of the observation"),
@@ -100,7 +111,8 @@ MESSAGES = {
         ("board", "16s", "board name, ASCII"),
         ("proto", "B", "protocol version the firmware speaks"),
         ("max_targets", "B", "targets per radar frame the firmware accepts"),
-        ("reserved", "H", "reserved, 0"),
+        ("features", "H", "revision features the firmware takes: bit0 FEATURE_PATH_HEIGHT (radar yaw_rate and "
+                          "extended target records); 0 from a firmware before them (reserved, 0)"),
         ("settings_hash", "I", "CRC-32 of the active settings (tkfw.settings.digest), low 30 bits"),
         ("boot_id", "I", "random per boot; a change mid-run means the device reset"),
     )),
@@ -172,6 +184,15 @@ TARGET_FIELDS = (
     ("lateral", "i", "mm, lateral offset of the target centre, left positive"),
 )
 
+# Extended target record (radar flags RADAR_EXTENDED): the same fields, then the height.
+TARGET_FIELDS_EXT = TARGET_FIELDS + (
+    ("height", "i", "mm, height above the road of the reflection's centre; HEIGHT_UNKNOWN when not measured"),
+)
+TARGET_LEN_EXT = const(20)
+HEIGHT_UNKNOWN = const(-1000000)  # mm: a height no reflection has
+RADAR_EXTENDED = const(1)  # radar flags
+FEATURE_PATH_HEIGHT = const(1)  # HELLO features: revision 2
+
 CONFIG_OK = const(0)
 CONFIG_UNKNOWN_KEY = const(1)
 CONFIG_OUT_OF_RANGE = const(2)
@@ -211,5 +232,5 @@ def body_len(msg_type):
 
 
 RADAR_TARGETS_AT = layout(MESSAGES[T_RADAR][1])[1]  # payload offset of the first target record
-MAX_PAYLOAD = RADAR_TARGETS_AT + MAX_TARGETS * TARGET_LEN
+MAX_PAYLOAD = RADAR_TARGETS_AT + MAX_TARGETS * TARGET_LEN_EXT
 MAX_FRAME = HEADER_LEN + MAX_PAYLOAD + CRC_LEN

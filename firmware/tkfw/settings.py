@@ -165,6 +165,12 @@ SPEC = (
      "frame is not one object (a ghost, two reflections swapping ids): its confirmation count "
      "restarts. Long-range radar range noise is 0.1-0.25 m; a car moves 1.6 m a frame at "
      "116 km/h, which the range rate accounts for."),
+    # -- the predicted path (tkfw.ttc; radar frames of protocol revision 2)
+    ("overhead_height_m", 4.3, "m", 4.1, 6.0, FLOOR,
+     "a stationary reflection this high above the road or higher is a structure the car passes "
+     "under (a bridge, a sign gantry: clearances are 4.5-5.5 m) and never an obstacle; only "
+     "extended radar records carry the height. Floor 4.1 m: the tallest vehicle allowed on EU "
+     "roads is 4.0 m, so anything lower may be a truck's load, which must still warn."),
 )
 
 KEYS = tuple(row[0] for row in SPEC)

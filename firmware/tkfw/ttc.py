@@ -1,6 +1,9 @@
 """Threat assessment over radar frames, in integer units (mm, mm/s, mm/s^2, ms).
 
-Per frame, for every in-path target (|lateral| <= lane half width) closing faster than closing_min:
+Per frame, for every in-path target closing faster than closing_min: in path means within the
+lane half width of the predicted path, which bends with the ego's yaw rate (curvature = yaw rate /
+speed: the path's offset at range x is x^2 / 2R), and not a structure above the road (a stationary
+reflection at least overhead_height above it: a bridge, a gantry, a sign). Then:
 - TTC = range / closing speed;
 - enhanced TTC: the positive root of gap = v t + a t^2 / 2 with the relative acceleration `a`
   (closing positive) estimated per track id from range-rate changes across frames; no positive
@@ -46,6 +49,14 @@ ACCEL_LAG = const(2)
 _T_MASK = const(0x3FFFFFFF)  # frame time t_ms wraps at 2**30
 _ROOT_MAX = const(32767)  # largest root of a small int; its square is still one
 _SLOTS = const(128)  # track table size: a power of two >= 2 x MAX_TARGETS keeps probes short
+# The predicted path. Below this ego speed the yaw rate says little about where the car goes
+# (and R = v / yaw shrinks to nothing): the path is taken straight.
+_CURVE_MIN_MM_S = const(1000)
+_RADIUS_MIN_MM = const(10000)  # tighter than any road; keeps x^2 / R small (9e8 / 1e4 * 50 < 2**30)
+_PATH_X_MAX_CM = const(30000)  # ranges beyond 300 m are taken as 300 m: (3e4)^2 = 9e8 < 2**30
+# A reflection counts as a structure above the road only while it stands still: ground speed
+# (ego speed + range rate) within this of 0. Range rate and ego speed each err by ~0.1 m/s.
+_STATIONARY_MM_S = const(1000)
 _SLOT_MASK = const(127)
 
 _MAX_TARGETS = const(64)
@@ -176,6 +187,31 @@ def _accel_after(accel, closing, prev_closing, dt_ms):
     return accel + (raw - accel) // ACCEL_LAG  # low pass (see ACCEL_LAG)
 
 
+def path_radius_mm(yaw_mrad_s, ego_mm_s):
+    """Signed radius (mm, left positive) of the path the ego is on: v / yaw rate; 0 for a
+    straight path (no yaw rate, or too slow for it to mean anything). Bounded both ways so the
+    path offset (x_cm^2 // R) * 50 stays a small int."""
+    if yaw_mrad_s == 0 or ego_mm_s < _CURVE_MIN_MM_S:
+        return 0
+    if ego_mm_s > _V_MAX_MM_S:
+        ego_mm_s = _V_MAX_MM_S
+    radius = ego_mm_s * 1000 // yaw_mrad_s  # <= 1e8
+    if -_RADIUS_MIN_MM < radius < _RADIUS_MIN_MM:
+        radius = _RADIUS_MIN_MM if radius >= 0 else -_RADIUS_MIN_MM
+    return radius
+
+
+def path_offset_mm(range_mm, radius_mm):
+    """Lateral offset (mm, left positive) of the predicted path at range_mm: x^2 / 2R, within
+    50 mm (x in cm: (x_cm^2 // R) * 50, every product below 2**30); radius_mm != 0."""
+    x_cm = range_mm // 10
+    if x_cm > _PATH_X_MAX_CM:
+        x_cm = _PATH_X_MAX_CM
+    elif x_cm < 0:
+        x_cm = 0
+    return (x_cm * x_cm // radius_mm) * 50
+
+
 class _Tracks:
     """Per-track history of one frame: open addressing on the track id, made once.
 
@@ -237,23 +273,27 @@ class Threat:
         self._a_now = 0
         self._a_driver = 0
 
-    def assess(self, words, first_word, count, settings, t_ms=0, reaction_ms=-1):
+    def assess(self, words, first_word, count, settings, t_ms=0, reaction_ms=-1, stride=4, radius_mm=0, ego_mm_s=0):
         """One frame, whole: decide() then track(); return the threat's plain TTC.
 
         The firmware calls the two halves itself, with the ALERT sent in between (tkfw.app).
         """
-        self.decide(words, first_word, count, settings, t_ms, reaction_ms)
-        self.track(words, first_word, count, settings, t_ms)
+        self.decide(words, first_word, count, settings, t_ms, reaction_ms, stride, radius_mm, ego_mm_s)
+        self.track(words, first_word, count, settings, t_ms, stride, radius_mm, ego_mm_s)
         return self.ttc_ms
 
-    def decide(self, words, first_word, count, settings, t_ms=0, reaction_ms=-1):
+    def decide(self, words, first_word, count, settings, t_ms=0, reaction_ms=-1, stride=4, radius_mm=0,
+               ego_mm_s=0):
         """The threat in `count` target records from words[first_word], and its confirmed level.
 
         What an alert waits for, so it is kept short: one pass over the records that only asks
         "in path, closing, closest?", then the chosen target's figures from its history as of the
         previous frame. The track tables are left as they are; track() brings them up to date.
         reaction_ms: the driver reaction the deceleration rows assume (tkfw.dm: longer while the
-        driver is distracted); -1 means settings.reaction_ms.
+        driver is distracted); -1 means settings.reaction_ms. stride: words per record, 4, or 5
+        for extended records (the fifth is the height). radius_mm: the predicted path's
+        (path_radius_mm; 0 straight). ego_mm_s: the ego's speed (what "stationary" is measured
+        against).
         """
         half_width = settings.lane_half_width_mm
         neg_half_width = -half_width
@@ -269,22 +309,60 @@ class Threat:
         best_w = -1
         inc_range = -1
         inc_w = -1
+        overhead_mm = settings.overhead_height_mm
         # w walks the records' lateral words (record + 3): most records are in the lanes beside,
         # and this loop is run for every one of them, so it does the least it can for those.
-        for w in range(first_word + 3, first_word + 3 + 4 * count, 4):
-            lateral = words[w]
-            # Two plain tests, not a chained one (a chain costs a stack shuffle per record, the
-            # commonest cost here: about a microsecond a record on the board).
-            if lateral <= half_width and lateral >= neg_half_width and words[w - 1] <= max_rate:
-                rng = words[w - 2]
-                if rng < 0:  # already overlapping: as close as it gets
-                    rng = 0
-                if words[w - 3] == incumbent:
-                    inc_range = rng
-                    inc_w = w - 3
-                if best_range < 0 or rng < best_range:
-                    best_range = rng
-                    best_w = w - 3
+        # Two loops, one per path shape: a test of the shape per record would cost the straight
+        # path (every frame from a host that sends no yaw rate) about a microsecond a record.
+        # While loops: a for loop over a range whose step is a variable builds a range object
+        # (an allocation per frame); the compiler inlines only a constant step.
+        start = first_word + 3 - stride
+        last = start + stride * count  # the last record's lateral word
+        if radius_mm == 0:
+            w = start
+            while w < last:
+                w += stride
+                lateral = words[w]
+                # Two plain tests, not a chained one (a chain costs a stack shuffle per record, the
+                # commonest cost here: about a microsecond a record on the board).
+                if lateral <= half_width and lateral >= neg_half_width and words[w - 1] <= max_rate:
+                    # A stationary reflection high above the road (an extended record's height):
+                    # a bridge or a gantry, which the car passes under.
+                    if stride == 5 and words[w + 1] >= overhead_mm:
+                        ground = ego_mm_s + words[w - 1]
+                        if ground < _STATIONARY_MM_S and ground > -_STATIONARY_MM_S:
+                            continue
+                    rng = words[w - 2]
+                    if rng < 0:  # already overlapping: as close as it gets
+                        rng = 0
+                    if words[w - 3] == incumbent:
+                        inc_range = rng
+                        inc_w = w - 3
+                    if best_range < 0 or rng < best_range:
+                        best_range = rng
+                        best_w = w - 3
+        else:
+            # On a curve the path's offset depends on the range: it is worked out only for the
+            # records that close in, so the closing test comes first here.
+            w = start
+            while w < last:
+                w += stride
+                if words[w - 1] <= max_rate:
+                    rng = words[w - 2]
+                    if rng < 0:
+                        rng = 0
+                    lateral = words[w] - path_offset_mm(rng, radius_mm)
+                    if lateral <= half_width and lateral >= neg_half_width:
+                        if stride == 5 and words[w + 1] >= overhead_mm:  # as on the straight path
+                            ground = ego_mm_s + words[w - 1]
+                            if ground < _STATIONARY_MM_S and ground > -_STATIONARY_MM_S:
+                                continue
+                        if words[w - 3] == incumbent:
+                            inc_range = rng
+                            inc_w = w - 3
+                        if best_range < 0 or rng < best_range:
+                            best_range = rng
+                            best_w = w - 3
         # Keep the current threat unless another in-path target is clearly (switch margin) closer.
         if inc_w >= 0 and best_range >= inc_range - settings.switch_margin_mm:
             best_range = inc_range
@@ -350,7 +428,7 @@ class Threat:
         self.level = level
         return self.ttc_ms
 
-    def track(self, words, first_word, count, settings, t_ms=0):
+    def track(self, words, first_word, count, settings, t_ms=0, stride=4, radius_mm=0, ego_mm_s=0):
         """Bring every target's history up to this frame (after decide(), with the same frame).
 
         Per track id: range rate, low-passed relative acceleration, and how many frames in a
@@ -401,7 +479,11 @@ class Threat:
         p_ranges = prev.range
         ranges = cur.range
         jump_mm = settings.track_jump_mm
-        for w in range(first_word, first_word + 4 * count, 4):
+        overhead_mm = settings.overhead_height_mm
+        w = first_word - stride
+        last = w + stride * count  # the last record (a while loop: see decide())
+        while w < last:
+            w += stride
             tid = words[w]
             # The range rate as the radar gives it, closing negative: negated only for a target
             # in path, which is the only one whose closing speed is used (an operation per
@@ -439,10 +521,14 @@ class Threat:
             hits = 0
             if rate <= max_rate:
                 lateral = words[w + 3]
-                if lateral <= half_width and lateral >= neg_half_width:  # two plain tests: see decide()
-                    rng = words[w + 1]
-                    if rng < 0:
-                        rng = 0
+                rng = words[w + 1]
+                if rng < 0:
+                    rng = 0
+                if radius_mm:  # on a curve: against the predicted path (see decide())
+                    lateral -= path_offset_mm(rng, radius_mm)
+                if (lateral <= half_width and lateral >= neg_half_width  # two plain tests: see decide()
+                        and not (stride == 5 and words[w + 4] >= overhead_mm
+                                 and -_STATIONARY_MM_S < ego_mm_s + rate < _STATIONARY_MM_S)):
                     closing = -rate
                     if w == decided_w:
                         level = self.raw_level

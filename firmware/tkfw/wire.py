@@ -26,7 +26,7 @@ LOOKAHEAD = const(6)  # bytes of the next frame that tell its type: header, vers
 # tkfw.schema values the decoder tests every frame against, as this module's constants: folded
 # into the code, where a name read from another module costs a lookup at every use. Checked below.
 _VERSION = const(1)
-_MAX_PAYLOAD = const(1040)
+_MAX_PAYLOAD = const(1296)
 _CRC_RESIDUE = const(0x2144DF1C)
 
 if (schema.VERSION, schema.MAX_PAYLOAD, schema.CRC_RESIDUE) != (_VERSION, _MAX_PAYLOAD, _CRC_RESIDUE):

@@ -33,12 +33,18 @@ class Hello:
     max_targets: int
     settings_hash: int
     boot_id: int
+    features: int = 0  # tkfw.schema FEATURE_* bits: protocol revisions the firmware takes
 
     @classmethod
     def of(cls, fields: dict) -> "Hello":
         """From a decoded HELLO's fields."""
         return cls(fields["fw_version"], fields["board"], fields["proto"], fields["max_targets"],
-                   fields["settings_hash"], fields["boot_id"])
+                   fields["settings_hash"], fields["boot_id"], fields.get("features", 0))
+
+    @property
+    def path_and_height(self) -> bool:
+        """Whether the firmware takes the radar's yaw rate and target heights (revision 2)."""
+        return bool(self.features & schema.FEATURE_PATH_HEIGHT)
 
     def mismatches(self) -> list[str]:
         """What differs from this host's copy of the firmware (empty when they match)."""

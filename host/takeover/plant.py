@@ -14,8 +14,12 @@ rear. The loop closes through the firmware's alerts:
   released the same delay after the firmware withdraws it;
 - the minimal-risk request (driver-monitor EMERGENCY: unresponsive driver) is applied the same way
   at `mrm_decel_mps2` (default 3 m/s^2; R157 caps a minimal-risk manoeuvre at 4 m/s^2).
-The ego's deceleration is the largest of the three. The radar reports the road as it was
-[radar] latency_ms before the frame is sent.
+The ego's deceleration is the largest of the three; while none brakes, it follows its own
+[[ego.accel]] timeline. The radar reports the road as it was [radar] latency_ms before the frame
+is sent. On a curve ([road] curvature_per_m, constant) the ego keeps to its lane's centre and a
+target's lateral_m is its offset from it along the road; the radar, which looks straight ahead,
+sees it offset by curvature x range^2 / 2 more (the small-angle view: 22.5 m at 150 m on a 500 m
+curve, where the exact chord gives 22.3 m), and the ego's yaw rate is curvature x speed.
 
 Motion is exact for a constant acceleration over each step (`substeps` per radar frame): a
 body that stops within a step stops where the formula says, not a step later; an impact is
@@ -179,15 +183,40 @@ class Plant:
             before = None if lead is None else (lead, lead.body.x_m, lead.body.v_mps, self.ego.x_m, self.ego.v_mps)
             decel = self._ego_decel(t, h)
             v0 = self.ego.v_mps
-            self.ego.x_m, self.ego.v_mps = advance(self.ego.x_m, v0, -decel, h)
+            accel = self._ego_advance(t, h, decel)
             if v0 > 0.0 and self.ego.v_mps == 0.0:  # came to a stop (an ego parked from t = 0 never does)
-                self.stopped_t_s = t + v0 / decel
+                self.stopped_t_s = t + v0 / -accel
             for target in self.targets:
                 target.step(t, h)
             self._k += 1
             self.t_s = self._t0_s + self._k / self._rate
-            self._check_gap(before, -decel, h)
+            self._check_gap(before, accel, h)
             self._remember()
+
+    def _ego_advance(self, t_s: float, h: float, decel: float) -> float:
+        """Move the ego over the step from t_s: braking at decel, or else as its [[ego.accel]]
+        timeline asks (holding the speed it says to stop at). Returns the acceleration used
+        (for a step that reaches that speed, the one before it)."""
+        ego = self.ego
+        if decel > 0:
+            ego.x_m, ego.v_mps = advance(ego.x_m, ego.v_mps, -decel, h)
+            return -decel
+        accel, until = self.scenario.ego.accel_at(t_s)
+        if until is not None and accel != 0.0:
+            left = (until - ego.v_mps) / accel  # time to reach it; <= 0: reached already
+            if left <= 0:
+                accel = 0.0
+            elif left < h:
+                ego.x_m, _ = advance(ego.x_m, ego.v_mps, accel, left)
+                ego.x_m += until * (h - left)
+                ego.v_mps = until
+                return accel
+        ego.x_m, ego.v_mps = advance(ego.x_m, ego.v_mps, accel, h)
+        return accel
+
+    def yaw_rate_rps(self) -> float:
+        """The ego's yaw rate (rad/s, left positive): it follows the road's curve."""
+        return self.scenario.road.curvature_per_m * self.ego.v_mps
 
     def _check_gap(self, before, ego_accel: float, h: float) -> None:
         lead = self._lead()
@@ -231,8 +260,8 @@ class Plant:
 
     # -- ground truth -----------------------------------------------------------------------
     def _lead(self) -> TargetState | None:
-        ahead = [t for t in self.targets if not t.spec.ghost and abs(t.body.lateral_m) < OVERLAP_M
-                 and t.body.x_m > self.ego.x_m - 5.0]
+        ahead = [t for t in self.targets if not t.spec.ghost and not t.spec.overhead
+                 and abs(t.body.lateral_m) < OVERLAP_M and t.body.x_m > self.ego.x_m - 5.0]
         return min(ahead, key=lambda t: t.body.x_m) if ahead else None
 
     def gap_m(self) -> float | None:
@@ -261,6 +290,7 @@ class Plant:
         else:
             measured_s, ego_x, ego_v = self.t_s, self.ego.x_m, self.ego.v_mps
             bodies = [(t.body.x_m, t.body.v_mps, t.body.lateral_m) for t in self.targets]
+        curvature = self.scenario.road.curvature_per_m
         out = []
         for t, (x_m, v_mps, lateral_m) in zip(self.targets, bodies):
             rng = x_m - ego_x
@@ -271,8 +301,13 @@ class Plant:
                 rng += self._rng.gauss(0.0, noise.range_noise_m)
             if noise.rate_noise_mps:
                 rate += self._rng.gauss(0.0, noise.rate_noise_mps)
-            out.append({"id": t.spec.id, "range": round(max(rng, 0.0) * 1000), "range_rate": round(rate * 1000),
-                        "lateral": round(lateral_m * 1000)})
+            if curvature:
+                lateral_m += curvature * rng * rng / 2  # the road bends away from the radar's axis
+            report = {"id": t.spec.id, "range": round(max(rng, 0.0) * 1000), "range_rate": round(rate * 1000),
+                      "lateral": round(lateral_m * 1000)}
+            if t.spec.height_m is not None:
+                report["height"] = round(t.spec.height_m * 1000)
+            out.append(report)
         return out[:64]
 
 

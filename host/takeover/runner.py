@@ -247,7 +247,10 @@ ECHO_COUNT = 30
 
 def radar_frame_bytes(scenario: Scenario) -> int:
     """Size of the run's largest radar frame: every target reported at once."""
-    dummy = [{"id": 0, "range": 0, "range_rate": 0, "lateral": 0}] * min(len(scenario.targets), schema.MAX_TARGETS)
+    record = {"id": 0, "range": 0, "range_rate": 0, "lateral": 0}
+    if any(t.height_m is not None for t in scenario.targets):
+        record["height"] = 0  # extended records (to a firmware that takes them: the larger case)
+    dummy = [record] * min(len(scenario.targets), schema.MAX_TARGETS)
     return len(codec.encode("radar", 0, targets=dummy))
 
 
@@ -279,6 +282,13 @@ def run_scenario(dev: Device, scenario: Scenario, pace: Pace = Pace(), progress=
         gap_s = 0.002 if pace.lockstep else min(0.05, 0.5 / (scenario.radar_hz * pace.speed))
         run.floor_us = timing.echo_floor(dev, radar_frame_bytes(scenario), ECHO_COUNT, gap_s=gap_s)
     run.warnings += hello.mismatches()
+    # Protocol revision 2 (yaw rate, target heights) only to a firmware that says it takes it: an
+    # older one would refuse the longer records, and its straight path is what it would judge by.
+    revision2 = hello.path_and_height
+    if scenario.uses_path_or_height() and not revision2:
+        run.warnings.append("the board's firmware takes no yaw rate or target height (an older protocol "
+                            "revision): this scenario's curve and heights were not sent, and the firmware "
+                            "judged a straight path")
     plant = plant if plant is not None else Plant(scenario)
     dt = 1.0 / scenario.radar_hz
     schedule = frame_schedule(scenario)
@@ -318,8 +328,13 @@ def run_scenario(dev: Device, scenario: Scenario, pace: Pace = Pace(), progress=
             _drain(dev, col)  # no reply to wait for, even in lockstep
             continue
         targets = plant.radar()
+        path = {}
+        if revision2:
+            path["yaw_rate"] = max(-32768, min(32767, round(plant.yaw_rate_rps() * 1000)))  # mrad/s, int16
+        elif scenario.uses_path_or_height():
+            targets = [{k: v for k, v in t.items() if k != "height"} for t in targets]
         seq, t_ns = _send(dev, faults, "radar", targets=targets, t_ms=round(t_s * 1000),
-                          ego_speed=round(plant.ego.v_mps * 1000))
+                          ego_speed=round(plant.ego.v_mps * 1000), **path)
         if last_radar_ns is not None and seq >= 0:
             radar_gap_ns = max(radar_gap_ns, t_ns - last_radar_ns)
         if seq >= 0:
@@ -330,7 +345,7 @@ def run_scenario(dev: Device, scenario: Scenario, pace: Pace = Pace(), progress=
             t_extra = t_s + extra * dt / faults.flood
             _sleep_until(start_ns + int(t_extra / pace.speed * 1e9), dev, col)
             seq_x, t_ns_x = _send(dev, faults, "radar", targets=targets, t_ms=round(t_extra * 1000),
-                                  ego_speed=round(plant.ego.v_mps * 1000))
+                                  ego_speed=round(plant.ego.v_mps * 1000), **path)
             col.sent(seq_x, t_ns_x, t_extra, plant.ttc_s(), plant.gap_m())
             faults.flood_frames += 1
         if pace.lockstep and seq >= 0:

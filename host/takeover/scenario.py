@@ -20,6 +20,27 @@ BUILTIN_DIR = Path(__file__).with_name("scenarios")
 @dataclass
 class Ego:
     speed_kph: float
+    # [[ego.accel]]: {"t_s": s, "accel_mps2": m/s^2, "until_kph": km/h (optional)}: from t_s on the
+    # ego speeds up (or, negative, slows down) until the next entry, or until it reaches until_kph.
+    # Braking (the driver, the brake request, a minimal-risk stop) overrides it while it lasts.
+    accel: list[dict] = field(default_factory=list)
+
+    def accel_at(self, t_s: float) -> tuple[float, float | None]:
+        """(acceleration, speed it stops at in m/s or None) the timeline asks for at t_s."""
+        now = (0.0, None)
+        for entry in self.accel:
+            if entry["t_s"] > t_s:
+                break
+            until = entry.get("until_kph")
+            now = (entry["accel_mps2"], None if until is None else until / 3.6)
+        return now
+
+
+@dataclass
+class Road:
+    # 1 / radius of the road's curve, left positive (0.002: a 500 m left-hand curve), constant
+    # over the drive. The ego keeps to its lane's centre; targets' lateral_m are offsets from it.
+    curvature_per_m: float = 0.0
 
 
 @dataclass
@@ -40,6 +61,8 @@ class Target:
     appear_s: float = 0.0  # the radar reports it only from appear_s ...
     vanish_s: float | None = None  # ... until vanish_s (a ghost target lasts one frame)
     ghost: bool = False  # a false detection: reported by the radar, but nothing is there
+    height_m: float | None = None  # the reflection's height above the road, if the radar measures it
+    overhead: bool = False  # a structure above the road (a bridge, a gantry): reported, driven under
 
 
 STATE_KEYS = ("hands_on", "eyes_on_road", "eyes_closed", "engaged", "override")  # what a driver frame carries
@@ -168,22 +191,31 @@ class Scenario:
     driver: Driver = field(default_factory=Driver)
     aeb: Aeb = field(default_factory=Aeb)
     radar: Radar = field(default_factory=Radar)
-    reference: str = ""
-    hmi: Hmi = field(default_factory=Hmi)  # what it reproduces: a protocol, a regulation, the SU7 reconstruction
+    reference: str = ""  # what it reproduces: a protocol, a regulation, the SU7 reconstruction
+    hmi: Hmi = field(default_factory=Hmi)
+    road: Road = field(default_factory=Road)
+
+    def uses_path_or_height(self) -> bool:
+        """Whether the radar frames need protocol revision 2 (a curve, or measured heights)."""
+        return self.road.curvature_per_m != 0.0 or any(t.height_m is not None for t in self.targets)
 
 
 # key -> (type(s), required). Types are checked strictly; ints are accepted where floats are.
 _TOP = {"name": (str, True), "description": (str, True), "reference": (str, False), "duration_s": (float, True),
         "radar_hz": (float, False), "ego": (dict, True), "target": (list, False), "expect": (dict, False),
-        "driver": (dict, False), "aeb": (dict, False), "radar": (dict, False), "hmi": (dict, False)}
-_EGO = {"speed_kph": (float, True)}
+        "driver": (dict, False), "aeb": (dict, False), "radar": (dict, False), "hmi": (dict, False),
+        "road": (dict, False)}
+_EGO = {"speed_kph": (float, True), "accel": (list, False)}
+_EGO_ACCEL = {"t_s": (float, True), "accel_mps2": (float, True), "until_kph": (float, False)}
+_ROAD = {"curvature_per_m": (float, False)}
+CURVATURE_MAX_PER_M = 0.02  # a 50 m radius: tighter than any road a radar scenario means
 _OPTIONAL_FLOAT = (float, False)
 _TARGET = {"id": (int, True), "range_m": (float, True), "lateral_m": _OPTIONAL_FLOAT,
            "speed_kph": _OPTIONAL_FLOAT, "detect_range_m": _OPTIONAL_FLOAT, "accel_mps2": _OPTIONAL_FLOAT,
            "brake_at_s": _OPTIONAL_FLOAT, "brake_mps2": _OPTIONAL_FLOAT, "lane_change_at_s": _OPTIONAL_FLOAT,
            "lane_change_to_m": _OPTIONAL_FLOAT, "lane_change_s": _OPTIONAL_FLOAT,
            "lateral_speed_mps": _OPTIONAL_FLOAT, "appear_s": _OPTIONAL_FLOAT, "vanish_s": _OPTIONAL_FLOAT,
-           "ghost": (bool, False)}
+           "ghost": (bool, False), "height_m": _OPTIONAL_FLOAT, "overhead": (bool, False)}
 _DRIVER = {"reacts_to": (str, False), "model": (str, False), "reaction_s": _OPTIONAL_FLOAT,
            "brake_mps2": _OPTIONAL_FLOAT, "brake_ramp_s": _OPTIONAL_FLOAT, "refocus_s": _OPTIONAL_FLOAT,
            "hands_on": (bool, False), "eyes_on_road": (bool, False), "eyes_closed": (bool, False),
@@ -243,6 +275,26 @@ def _level_times(table: dict | None, key: str, origin: str) -> dict[str, float] 
     return out
 
 
+def _ego(table: dict, origin: str) -> Ego:
+    if isinstance(table.get("accel"), dict):
+        raise UsageError(f"{origin}: [ego.accel] must be a list of entries: write [[ego.accel]]")
+    checked = _check(table, _EGO, "[ego]", origin)
+    entries = []
+    for i, entry in enumerate(checked.get("accel", [])):
+        where = f"[[ego.accel]] {i + 1}"
+        if not isinstance(entry, dict):
+            raise UsageError(f"{origin}: {where} must be a table")
+        entry = _check(entry, _EGO_ACCEL, where, origin)
+        if entry["t_s"] < 0 or (entries and entry["t_s"] <= entries[-1]["t_s"]):
+            raise UsageError(f"{origin}: {where}: t_s = {entry['t_s']} must be >= 0 and after the entry before it")
+        if not -10.0 <= entry["accel_mps2"] <= 5.0:
+            raise UsageError(f"{origin}: {where}: accel_mps2 must be within -10..5 m/s^2, got {entry['accel_mps2']}")
+        if entry.get("until_kph", 0.0) < 0:
+            raise UsageError(f"{origin}: {where}: until_kph must be >= 0, got {entry['until_kph']}")
+        entries.append(entry)
+    return Ego(checked["speed_kph"], entries)
+
+
 def _driver(table: dict, origin: str) -> Driver:
     if isinstance(table.get("state"), dict):
         raise UsageError(f"{origin}: [driver.state] must be a list of entries: write [[driver.state]]")
@@ -283,7 +335,11 @@ def parse(text: str, origin: str) -> Scenario:
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{origin}: not valid TOML: {exc}") from None
     top = _check(raw, _TOP, "the top level", origin)
-    ego = Ego(**_check(top["ego"], _EGO, "[ego]", origin))
+    ego = _ego(top["ego"], origin)
+    road = Road(**_check(top.get("road", {}), _ROAD, "[road]", origin))
+    if abs(road.curvature_per_m) > CURVATURE_MAX_PER_M:
+        raise UsageError(f"{origin}: [road] curvature_per_m must be within -{CURVATURE_MAX_PER_M:g}..{CURVATURE_MAX_PER_M:g} "
+                         f"(a 50 m radius), got {road.curvature_per_m}")
     targets = []
     for i, entry in enumerate(top.get("target", [])):
         if not isinstance(entry, dict):
@@ -291,6 +347,10 @@ def parse(text: str, origin: str) -> Scenario:
         target = Target(**_check(entry, _TARGET, f"[[target]] {i + 1}", origin))
         if target.brake_at_s is not None and target.brake_mps2 <= 0:
             raise UsageError(f"{origin}: [[target]] {i + 1} has brake_at_s but no positive brake_mps2")
+        if target.overhead and target.height_m is None:
+            raise UsageError(f"{origin}: [[target]] {i + 1} is overhead but has no height_m (what the radar measures)")
+        if target.height_m is not None and not -1.0 <= target.height_m <= 30.0:
+            raise UsageError(f"{origin}: [[target]] {i + 1} height_m must be within -1..30 m, got {target.height_m}")
         targets.append(target)
     ids = [t.id for t in targets]
     if len(set(ids)) != len(ids):
@@ -320,7 +380,7 @@ def parse(text: str, origin: str) -> Scenario:
     if not 0 < top["duration_s"] <= 3600:
         raise UsageError(f"{origin}: duration_s must be within 0..3600 s, got {top['duration_s']}")
     return Scenario(top["name"], top["description"], top["duration_s"], radar_hz, ego, targets, expect, origin,
-                    driver, aeb, radar, top.get("reference", ""), hmi)
+                    driver, aeb, radar, top.get("reference", ""), hmi, road)
 
 
 def builtin_names() -> list[str]:
