@@ -20,6 +20,33 @@ def test_processing_grows_with_the_targets_and_allocates_nothing_per_frame(devic
     assert rows[-1]["fit"]["per_target_us"] > 0
 
 
+def test_revision_2_frames_are_measured_beside_revision_1_and_allocate_nothing(device):
+    rows = bench.revision2(device, frames=60)
+    assert [(r["targets"], r["revision"]) for r in rows] == [(1, 1), (1, 2), (64, 1), (64, 2)]
+    assert all(r["heap_bytes_per_frame"] == 0 for r in rows), rows
+    text = bench.table({"port": "sim", "revision2": rows})
+    assert "| 64 | " in text and "cost of revision 2" in text
+
+
+def test_the_revision_2_bench_road_keeps_one_threat_on_the_curve_and_its_gantries_out():
+    """The bench's revision 2 frames mean what they say: the car in our lane is the threat on the
+    bent path; without the bend it is not; the high stationary records are never one."""
+    from array import array
+
+    from tkfw import ttc
+
+    targets = bench._targets(64, 0, revision=2)
+    words = array("i", [v for t in targets for v in (t["id"], t["range"], t["range_rate"], t["lateral"], t["height"])])
+    radius = ttc.path_radius_mm(bench.REV2_YAW_MRAD_S, bench.EGO_MM_S)
+    threat = ttc.Threat()
+    threat.decide(words, 0, 64, Settings(), 0, -1, 5, radius, bench.EGO_MM_S)
+    assert threat.target_id == 1
+    straight = ttc.Threat()
+    straight.decide(words, 0, 64, Settings(), 0, -1, 5, 0, bench.EGO_MM_S)
+    assert straight.target_id != 1  # 150 m out on a 500 m curve it reads 22 m off the straight line
+    assert sum(t["height"] > 4000 for t in targets) == 21
+
+
 def test_each_alert_is_timed_against_an_echo_of_the_same_size_sent_between_the_radar_frames(device):
     cycles = 5
     confirm = Settings().confirm_n
@@ -90,6 +117,7 @@ def test_a_board_that_stops_answering_mid_bench_is_reported_and_what_was_measure
     monkeypatch.setattr(bench, "latency", latency)
     monkeypatch.setattr(bench, "heap_locked", lambda dev, rows, log: heap_locked(dev, frames=30))
     monkeypatch.setattr(bench, "floods", lambda dev, rows, log: [])
+    monkeypatch.setattr(bench, "revision2", lambda dev, rows, log: [])
     result = bench.run_bench("sim", "sim", pin=False, stage_stamps=False, log=lambda text: None)
     assert result["errors"] == ["latency: no STATUS for a 64-target radar frame from sim within 2 s"]
     assert [r["case"] for r in result["latency"]] == [bench.LATENCY_CASES[0][0]]  # kept; the phases after it ran

@@ -130,7 +130,8 @@ def test_critical_drives_collide_when_nothing_reacts():
         scn = drive.scenario
         assert no_action_impact_mps(scn) > 0, seed  # takeover.plant's own figure, not ours
         assert 10 <= scn.duration_s <= 20 and 30 <= scn.ego.speed_kph <= 130
-        (threat,) = scn.targets
+        threat, *above = scn.targets
+        assert all(t.overhead for t in above)  # a bridge over it at most: one target in the path
         assert 40 <= threat.detect_range_m <= 200 and abs(threat.lateral_m) < 1.8
         assert scn.aeb.enabled and scn.driver.reacts_to == "WARNING"
         assert drive.onset_s is not None and drive.onset_s < drive.impact_s <= scn.duration_s

@@ -68,23 +68,38 @@ EGO_MM_S = 20_000  # ego speed; the in-path target stands still, so it closes at
 T0_MS = 0  # frame time at a cycle's start: every cycle is a new drive
 
 
-def _targets(n: int, k: int, near_mm: int = 150_000) -> list[dict]:
+REV2_FRAMES = 208  # per case of the revision 2 comparison: heap measured over 192 frames
+REV2_YAW_MRAD_S = 40  # a 500 m left-hand curve at the bench's 20 m/s
+
+
+def _targets(n: int, k: int, near_mm: int = 150_000, revision: int = 1) -> list[dict]:
     """n targets, one in path closing at 20 m/s from near_mm (1 m nearer each radar frame k), the
-    rest in the lanes either side; ranges move frame by frame."""
+    rest in the lanes either side; ranges move frame by frame. Revision 2: the same road on a
+    500 m curve (every lateral bent by x^2 / 2R, as a radar looking straight ahead sees it) and
+    extended records with heights, every third record beside the lane a structure overhead."""
     out = [{"id": 1, "range": near_mm - 1000 * (k % 100), "range_rate": -20_000, "lateral": 0}]
     for i in range(1, n):
         out.append({"id": 100 + i, "range": 20_000 + 2500 * i, "range_rate": -300 * (i % 5),
                     "lateral": 3500 if i % 2 else -3500})
+    if revision == 2:
+        radius_mm = EGO_MM_S * 1000 // REV2_YAW_MRAD_S
+        for i, t in enumerate(out):
+            t["lateral"] += t["range"] * t["range"] // (2 * radius_mm)
+            t["height"] = 600
+            if i % 3 == 2:
+                t.update(height=5500, range_rate=-EGO_MM_S)  # stationary, high: a gantry
     return out
 
 
-def _drive(dev: Device, n_targets: int, frames: int):
+def _drive(dev: Device, n_targets: int, frames: int, revision: int = 1):
     """A drive in lockstep: `frames` radar frames of n_targets 50 ms apart (frame time), driver
     frames at 10 Hz between them, as in a run; yields each radar frame's STATUS."""
+    path = {"yaw_rate": REV2_YAW_MRAD_S} if revision == 2 else {}
     for k in range(frames):
         if k % 2 == 0:
             dev.send("driver", t_ms=50 * k, flags=DRIVER_ATTENTIVE)
-        seq, _ = dev.send("radar", targets=_targets(n_targets, k), t_ms=50 * k, ego_speed=20_000)
+        seq, _ = dev.send("radar", targets=_targets(n_targets, k, revision=revision), t_ms=50 * k,
+                          ego_speed=20_000, **path)
         status = dev.wait_for("status", 2.0, match=lambda m, s=seq: m["frame_seq"] == s)
         if status is None:
             raise LinkError(f"no STATUS for {n_targets}-target frame {k} from {dev.port} within 2 s")
@@ -98,30 +113,48 @@ def processing(dev: Device, frames: int = FRAMES, rows: list | None = None, log=
     for n in TARGET_COUNTS:
         if log is not None:
             log(f"bench: processing, {frames} frames of {n} target{'s' if n > 1 else ''}")
-        dev.start_session()
-        dev.send("driver", t_ms=0, flags=DRIVER_ATTENTIVE)
-        procs, heaps = [], []
-        for status in _drive(dev, n, frames):
-            procs.append(status["proc_us"])
-            heaps.append(status["heap_bytes"])
-        # heap_bytes is measured on the session's first STATUS and every HEAP_SAMPLE_EVERY-th
-        # (tkfw.schema): the growth between two measurements after a warm-up, per frame between.
-        fresh = [k for k in range(0, frames, schema.HEAP_SAMPLE_EVERY) if k >= 10]
-        if len(fresh) < 2:
-            raise ValueError(f"need at least {10 + 2 * schema.HEAP_SAMPLE_EVERY} frames per size, got {frames}")
-        final = dev.status()  # after a gc.collect on the board: the live heap
-        if final is None:
-            raise LinkError(f"no STATUS from {dev.port} after the {n}-target frames")
-        live = final["heap_bytes"]
-        rows.append({"targets": n, "p50_us": float(np.percentile(procs, 50)), "p99_us": float(np.percentile(procs, 99)),
-                     "heap_bytes_per_frame": (heaps[fresh[-1]] - heaps[fresh[0]]) / (fresh[-1] - fresh[0]),
-                     "heap_frames": fresh[-1] - fresh[0], "heap_peak": live})
+        rows.append(_measure(dev, n, frames))
     slope, intercept = np.polyfit([r["targets"] for r in rows], [r["p50_us"] for r in rows], 1)
     fit = np.polyval([slope, intercept], [r["targets"] for r in rows])
     for r, f in zip(rows, fit):
         r["linear_fit_us"] = round(float(f), 1)
     rows.append({"fit": {"per_target_us": round(float(slope), 2), "fixed_us": round(float(intercept), 1),
                          "max_deviation_pct": round(float(max(abs(r["p50_us"] - f) / f for r, f in zip(rows, fit)) * 100), 1)}})
+    return rows
+
+
+def _measure(dev: Device, n: int, frames: int, revision: int = 1) -> dict:
+    """proc_us p50/p99 and heap per frame of one drive of n-target frames, in a new session."""
+    dev.start_session()
+    dev.send("driver", t_ms=0, flags=DRIVER_ATTENTIVE)
+    procs, heaps = [], []
+    for status in _drive(dev, n, frames, revision):
+        procs.append(status["proc_us"])
+        heaps.append(status["heap_bytes"])
+    # heap_bytes is measured on the session's first STATUS and every HEAP_SAMPLE_EVERY-th
+    # (tkfw.schema): the growth between two measurements after a warm-up, per frame between.
+    fresh = [k for k in range(0, frames, schema.HEAP_SAMPLE_EVERY) if k >= 10]
+    if len(fresh) < 2:
+        raise ValueError(f"need at least {10 + 2 * schema.HEAP_SAMPLE_EVERY} frames per size, got {frames}")
+    final = dev.status()  # after a gc.collect on the board: the live heap
+    if final is None:
+        raise LinkError(f"no STATUS from {dev.port} after the {n}-target frames")
+    return {"targets": n, "revision": revision, "p50_us": float(np.percentile(procs, 50)),
+            "p99_us": float(np.percentile(procs, 99)),
+            "heap_bytes_per_frame": (heaps[fresh[-1]] - heaps[fresh[0]]) / (fresh[-1] - fresh[0]),
+            "heap_frames": fresh[-1] - fresh[0], "heap_peak": final["heap_bytes"]}
+
+
+def revision2(dev: Device, frames: int = REV2_FRAMES, rows: list | None = None, log=None) -> list[dict]:
+    """What protocol revision 2 costs a frame: the same targets as revision 1 frames (a straight
+    path, plain records) and as revision 2 frames (a 500 m curve, heights, a third overhead), one
+    after the other in the same run, for 1 and 64 targets (_targets)."""
+    rows = [] if rows is None else rows
+    for n in (1, 64):
+        for revision in (1, 2):
+            if log is not None:
+                log(f"bench: revision {revision} frames, {frames} of {n} target{'s' if n > 1 else ''}")
+            rows.append(_measure(dev, n, frames, revision))
     return rows
 
 
@@ -279,8 +312,8 @@ def run_bench(port: str = "sim", board: str = "sim", pin: bool = True, stage_sta
                            "machine": f"{platform.node()}: {platform.machine()}, {os.cpu_count() or 1} cores, "
                                       f"Python {platform.python_version()}",
                            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())})
-            for name, phase in (("processing", processing), ("latency", latency), ("heap_lock", heap_locked),
-                                ("floods", floods)):
+            for name, phase in (("processing", processing), ("revision2", revision2), ("latency", latency),
+                                ("heap_lock", heap_locked), ("floods", floods)):
                 if name == "floods" and isinstance(opened.board, PicoEmu):
                     # Real-time radar rates on a chip emulated at about a fifth of its speed measure
                     # the emulator (hil_tests/test_pico_emu.py floods at a quarter of real time).
@@ -345,6 +378,22 @@ def table(result: dict) -> str:
         lines.append(f"| {r['targets']} | {r['p50_us']:.0f} us | {r['p99_us']:.0f} us | "
                      f"{_fmt_us(r.get('linear_fit_us'))} | "
                      f"{r['heap_bytes_per_frame']:.1f} B (over {r.get('heap_frames', '?')} frames) |")
+    rev = result.get("revision2") or []
+    if rev:
+        lines += ["", "| targets per frame | revision 1 frames p50 / p99 | revision 2 frames p50 / p99 | cost of "
+                      "revision 2 (p50) | heap per frame, revision 2 |", "|---|---|---|---|---|"]
+        by = {(r["targets"], r["revision"]): r for r in rev}
+        for n in sorted({r["targets"] for r in rev}):
+            one, two = by.get((n, 1)), by.get((n, 2))
+            if one is None or two is None:
+                continue
+            lines.append(f"| {n} | {one['p50_us']:.0f} / {one['p99_us']:.0f} us | {two['p50_us']:.0f} / "
+                         f"{two['p99_us']:.0f} us | {two['p50_us'] - one['p50_us']:+.0f} us | "
+                         f"{two['heap_bytes_per_frame']:.1f} B (over {two['heap_frames']} frames) |")
+        lines += ["", f"Revision 2: the same targets on a 500 m curve (yaw rate {REV2_YAW_MRAD_S} mrad/s at "
+                      f"{EGO_MM_S / 1000:g} m/s, every lateral bent as the radar sees it) in extended records with "
+                      f"heights, every third a stationary structure 5.5 m up; revision 1: a straight path and plain "
+                      f"records. {rev[0]['heap_frames'] + 16} frames a case, one after the other in the same run."]
     latency_rows = result.get("latency") or []
     lines += ["", "| case | alert latency p50 / p99 (n alerts) | floor: echo of the same frame size, interleaved, "
                   "p50 / p99 | ratio p50 / p99 | split p50 (uplink / device / downlink) | ALERT decision on the "

@@ -341,9 +341,18 @@ def _draw_benign(rng: random.Random, seed: int) -> tuple[dict, dict]:
             lane_change_to_m=0.0, lane_change_s=_r(rng.uniform(1.5, 3.0), 2))
         params["cut_in"] = True
         parts.append("faster car cutting in far ahead")
+    if rng.random() < 0.3:
+        # Bridges and sign gantries over the lane (4.6-7 m up, standing still): a radar with
+        # elevation reports them; the car drives under.
+        for _ in range(rng.choice((1, 1, 2))):
+            add(range_m=_r(rng.uniform(100, 600)), lateral_m=_r(rng.uniform(-1.0, 1.0), 2),
+                height_m=_r(rng.uniform(4.6, 7.0), 2), overhead=True)
+        params["overhead"] = True
+        parts.append("a bridge or gantry over the lane")
     doc = {"name": f"evidence-benign-{seed}", "description": "",
            "reference": f"takeover evidence: benign drive, random.Random({seed})",
            "duration_s": duration, "radar_hz": RADAR_HZ, "ego": {"speed_kph": ego_kph}, "target": targets}
+    _road_and_speed(rng, doc, params, parts, v, benign=True)
     if rng.random() < 0.6:
         noise_m, noise_mps = _r(rng.uniform(0.02, 0.25), 3), _r(rng.uniform(0.02, 0.12), 3)
         doc["radar"] = {"range_noise_m": noise_m, "rate_noise_mps": noise_mps, "seed": seed}
@@ -352,6 +361,27 @@ def _draw_benign(rng: random.Random, seed: int) -> tuple[dict, dict]:
     doc["description"] = (f"Benign {params['road']} drive at {ego_kph:g} km/h for {duration:g} s: "
                           + (", ".join(parts) or "empty road"))
     return doc, params
+
+
+def _road_and_speed(rng: random.Random, doc: dict, params: dict, parts: list[str], v: float, benign: bool) -> None:
+    """Now and then a curve (radius 300-1500 m, no tighter than 2 m/s^2 of lateral acceleration
+    at the ego's speed) and the ego's own speed change; with either, or a structure over the
+    road, the radar measures every target's height (protocol revision 2)."""
+    if rng.random() < 0.3:
+        radius = max(rng.uniform(300, 1500), v * v / 2.0)
+        curvature = _r(rng.choice((-1, 1)) / radius, 6)
+        doc["road"] = {"curvature_per_m": curvature}
+        params["curve_radius_m"] = _r(1 / curvature)
+        parts.append(f"a {radius:.0f} m {'left' if curvature > 0 else 'right'}-hand curve")
+    if rng.random() < (0.3 if benign else 0.2):
+        accel = _r(rng.uniform(0.5, 1.5) if not benign or rng.random() < 0.5 else -rng.uniform(0.3, 1.0), 2)
+        until = _r(max(10.0, v / KPH + (rng.uniform(10, 30) if accel > 0 else -rng.uniform(10, 30))))
+        doc["ego"]["accel"] = [{"t_s": _r(rng.uniform(0.5, 5.0)), "accel_mps2": accel, "until_kph": until}]
+        params["ego_accel"] = {"accel_mps2": accel, "until_kph": until}
+        parts.append(f"the ego {'speeds up' if accel > 0 else 'slows'} to {until:g} km/h")
+    if "road" in doc or any(t.get("overhead") for t in doc["target"]):
+        for t in doc["target"]:
+            t.setdefault("height_m", _r(rng.uniform(0.4, 1.0), 2))
 
 
 def benign_drive(seed: int) -> Drive:
@@ -407,10 +437,20 @@ def _draw_critical(rng: random.Random, seed: int) -> tuple[dict, dict]:
         what += f" {threat['range_m']:g} m ahead"
     distracted = rng.random() < 0.25
     look_away_s = rng.uniform(0, 1.0)
+    targets = [threat]
+    extras: list[str] = []
+    if kind == "stationary" and rng.random() < 0.25:
+        # A bridge right over the stopped car: its return must not mask the car's.
+        targets.append({"id": 2, "range_m": threat["range_m"], "detect_range_m": detect,
+                        "height_m": _r(rng.uniform(4.6, 7.0), 2), "overhead": True})
+        params["bridge_over_it"] = True
+        extras.append("under a bridge")
     doc = {"name": f"evidence-critical-{seed}", "description": "",
            "reference": f"takeover evidence: critical drive, random.Random({seed})",
-           "duration_s": 60.0, "radar_hz": RADAR_HZ, "ego": {"speed_kph": ego_kph}, "target": [threat],
+           "duration_s": 60.0, "radar_hz": RADAR_HZ, "ego": {"speed_kph": ego_kph}, "target": targets,
            "driver": {"reacts_to": "WARNING"}, "aeb": {"enabled": True}}
+    _road_and_speed(rng, doc, params, extras, v, benign=False)
+    what += "".join(f", {e}" for e in extras)
     params["driver"] = "distracted" if distracted else "attentive"
     params["look_away_s"] = _r(look_away_s, 2) if distracted else None
     doc["description"] = (f"Critical drive at {ego_kph:g} km/h: {what}, radar range {detect:g} m; "
