@@ -417,12 +417,12 @@ def test_enhanced_ttc_with_a_braking_lead_is_the_root_of_the_motion_equation():
 
 
 def test_enhanced_ttc_is_none_when_the_closing_stops_short_of_the_gap():
-    gap_m, v, a = 40.0, 10.0, -2.0  # closing decays to zero after 25 m
+    gap_m, v, a = 40.0, 10.0, -3.0  # closing decays to zero after 16.7 m
     assert v * v / (2 * -a) < gap_m
     assert enhanced_ttc(round(gap_m * 1000), round(v * 1000), round(a * 1000), 4000) == NO_TTC
     # ... but reaches the target when it is closer than that stopping distance
-    physical = (v - math.sqrt(v * v + 2 * a * 20.0)) / -a
-    assert enhanced_ttc(20_000, 10_000, -2_000, 2000) == pytest.approx(physical * 1000, abs=5)
+    physical = (v - math.sqrt(v * v + 2 * a * 10.0)) / -a
+    assert enhanced_ttc(10_000, 10_000, -3_000, 1000) == pytest.approx(physical * 1000, abs=5)
 
 
 def test_a_lead_braking_hard_is_tracked_and_shortens_the_ttc():

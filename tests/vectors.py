@@ -31,7 +31,7 @@ import zlib
 
 from takeover import codec
 from tkfw import alerts, schema
-from tkfw.ttc import ACCEL_LAG
+from tkfw.ttc import A_LEAD_MIN_MM_S2, A_LEAD_SLOW_MIN_MM_S2, ACCEL_DEAD_MM_S2, ACCEL_LAG
 from tkfw.settings import SPEC, Settings
 
 TTC_CAP_MS = 60_000  # "beyond a minute a TTC means nothing" (ttc.py docstring)
@@ -339,8 +339,8 @@ def _a_req(v, gap, react_ms, margin):
 
 
 def _ettc(gap, v, a, ttc):
-    """Positive root of gap = v t + a t^2 / 2 (cm units), ms; plain TTC inside the 0.3 m/s^2 band."""
-    if abs(a) < 300 or v <= 0 or gap // 10 > 200_000:
+    """Positive root of gap = v t + a t^2 / 2 (cm units), ms; plain TTC inside the noise band."""
+    if abs(a) < ACCEL_DEAD_MM_S2 or v <= 0 or gap // 10 > 200_000:
         return ttc
     g, vc, ac = gap // 10, min(v, 100_000) // 10, a // 10
     disc = vc * vc + 2 * ac * g
@@ -354,8 +354,30 @@ def _ettc(gap, v, a, ttc):
     return min(t_ms, TTC_CAP_MS)
 
 
-def expected_frames(frames, distracted, settings):
-    """Per frame [target_id, ttc, ettc, a_now, a_driver, level] of the threat (see ttc.py docstring)."""
+def _a_req_behind_lead(ego, closing, a, slow, gap, react_ms, margin):
+    """The ego stopping margin short of where a lead braking at the relative deceleration a (the
+    fast estimate) will stop, after the reaction: v_e^2 / (2 (gap + v_l^2 / 2a - margin - v_e t_r)),
+    mm/s^2, in the device's cm units; 0 unless the lead brakes (a at least A_LEAD_MIN, the
+    low-passed estimate `slow` at least A_LEAD_SLOW_MIN) and moves forward."""
+    if a < A_LEAD_MIN_MM_S2 or slow < A_LEAD_SLOW_MIN_MM_S2 or ego <= closing:
+        return 0
+    e = min(ego, 100_000)
+    lead_cm = (e - closing) // 10
+    left_cm = (gap - margin - e * react_ms // 1000) // 10 + lead_cm * lead_cm * 5 // a
+    if left_cm <= 0:
+        return A_IMPOSSIBLE
+    got = min((e // 10) ** 2 * 5 // left_cm, A_IMPOSSIBLE)
+    # cross-check: the same in float physics (m, m/s), within the cm roundings
+    v_e, v_l = e / 1000, (e - closing) / 1000
+    left_m = gap / 1000 + v_l * v_l / (2 * a / 1000) - margin / 1000 - v_e * react_ms / 1000
+    if left_m > 1.0 and got < A_IMPOSSIBLE:
+        assert abs(got - v_e * v_e / (2 * left_m) * 1000) <= 0.02 * got + 20, (ego, closing, a, gap, got, left_m)
+    return got
+
+
+def expected_frames(frames, distracted, settings, ego=0):
+    """Per frame [target_id, ttc, ettc, a_now, a_driver, level] of the threat (see ttc.py docstring);
+    ego: the ego's speed (mm/s), which the braking-lead rule needs (0: the rule is off)."""
     react = settings.reaction_distracted_ms if distracted else settings.reaction_ms
     margin = settings.stop_margin_mm
     history = {}  # id -> (closing, t_ms, accel, hits, range if in path) of the previous frame only
@@ -367,7 +389,7 @@ def expected_frames(frames, distracted, settings):
         cands = []
         for t in targets:
             closing = _clamp(-t["range_rate"], -100_000, 100_000)
-            accel, hits = 0, 0
+            accel, fast, hits = 0, 0, 0
             in_path = closing >= settings.closing_min_mm_s and abs(t["lateral"]) <= settings.lane_half_width_mm
             rng = max(t["range"], 0) if in_path else None
             if t["id"] in history:
@@ -375,6 +397,7 @@ def expected_frames(frames, distracted, settings):
                 if 0 < t_ms - t0 <= 500:
                     raw = _clamp((closing - c0) * 1000 // (t_ms - t0), -15_000, 15_000)
                     accel, hits = a0 + (raw - a0) // ACCEL_LAG, h0
+                    fast = (a0 + raw) // 2  # the braking-lead rule's: half a step's change at once
                     # a range that moved other than the closing speed says: not one object
                     if hits and in_path and abs(r0 - rng - closing * (t_ms - t0) // 1000) > settings.track_jump_mm:
                         hits = 0
@@ -383,6 +406,7 @@ def expected_frames(frames, distracted, settings):
                 ttc = min(rng * 1000 // closing, TTC_CAP_MS)
                 ettc = _ettc(rng, closing, accel, ttc)
                 a_now, a_drv = _a_req(closing, rng, 0, margin), _a_req(closing, rng, react, margin)
+                a_drv = max(a_drv, _a_req_behind_lead(ego, closing, fast, accel, rng, react, margin))
                 level = expected_level(ettc, settings)
                 if a_now >= settings.decel_emergency_mm_s2:
                     level = alerts.EMERGENCY
@@ -455,12 +479,22 @@ def threat_cases() -> list[dict]:
          attentive),
         ("no driver frame yet", approach(7, 120.0, 25.0, 20), distracted),
     ]
+    # The braking-lead rule needs the ego's speed: leads at its speed that start to brake.
+    ego_plans = [
+        ("a lead 1.4 s ahead at 30 m/s brakes at 6 m/s^2", approach(3, 42.0, 0.0, 16, accel_mps2=6.0), attentive, 30_000),
+        ("the same with the eyes off the road", approach(3, 42.0, 0.0, 16, accel_mps2=6.0), distracted, 30_000),
+        ("a lead 2.4 s ahead at 22 m/s brakes at 3 m/s^2", approach(4, 53.0, 0.0, 20, accel_mps2=3.0), attentive,
+         22_000),
+        ("a lead easing off at 1.5 m/s^2: not braking", approach(5, 45.0, 0.0, 20, accel_mps2=1.5), attentive,
+         30_000),
+    ]
     cases = []
-    for name, frames, flags in plans:
+    for name, frames, flags, *ego in [p + (0,) for p in plans] + ego_plans:
+        ego_mm_s = ego[0]
         cases.append({"kind": "threat", "name": name,
-                      "input": {"distracted": flags,
+                      "input": {"distracted": flags, "ego_mm_s": ego_mm_s,
                                 "frames": [[[t[f] for f, _, _ in schema.TARGET_FIELDS] for t in fr] for fr in frames]},
-                      "expect": {"per_frame": expected_frames(frames, flags, settings)}})
+                      "expect": {"per_frame": expected_frames(frames, flags, settings, ego_mm_s)}})
     return cases
 
 

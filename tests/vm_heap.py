@@ -84,6 +84,9 @@ def locked(dec, threat, settings, frame, iterations):
     return None
 
 
+_EGO_MM_S = 30000  # faster than every target's closing speed: every lead moves forward
+
+
 def tracked(threat, settings, iterations):
     """Frames over time with changing range rates, so the per-track history, the acceleration
     estimate, the enhanced TTC's integer root and the confirmation all run: bytes allocated and
@@ -98,17 +101,22 @@ def tracked(threat, settings, iterations):
 
     def frame(i):
         for k in range(schema.MAX_TARGETS):
-            words[4 * k + 2] = -(8000 + 600 * (i % 4) + 37 * k)  # closing changes: accel != 0
+            # closing changes: a relative acceleration past the noise band (the enhanced TTC and
+            # the braking-lead rule run), and back
+            words[4 * k + 2] = -(8000 + 1500 * (i % 4) + 37 * k)
 
     reactions = (settings.reaction_ms, settings.reaction_distracted_ms)  # attentive / distracted
     frame(0)
-    threat.assess(words, 0, schema.MAX_TARGETS, settings, 0, -1)
+    threat.assess(words, 0, schema.MAX_TARGETS, settings, 0, -1, 4, 0, _EGO_MM_S)
     gc.collect()
     gc.disable()
     before = gc.mem_alloc()
+    ettc_ran = False
     for i in range(1, iterations + 1):
         frame(i)
-        threat.assess(words, 0, schema.MAX_TARGETS, settings, 50 * i, reactions[i & 1])
+        threat.assess(words, 0, schema.MAX_TARGETS, settings, 50 * i, reactions[i & 1], 4, 0, _EGO_MM_S)
+        if threat.ettc_ms != threat.ttc_ms:
+            ettc_ran = True
     used = gc.mem_alloc() - before
     gc.enable()
     ok = True
@@ -116,11 +124,11 @@ def tracked(threat, settings, iterations):
     try:
         for i in range(iterations + 1, 2 * iterations + 1):
             frame(i)
-            threat.assess(words, 0, schema.MAX_TARGETS, settings, 50 * i, reactions[i & 1])
+            threat.assess(words, 0, schema.MAX_TARGETS, settings, 50 * i, reactions[i & 1], 4, 0, _EGO_MM_S)
     except MemoryError:
         ok = False
     micropython.heap_unlock()
-    return used, ok, threat.ettc_ms != threat.ttc_ms
+    return used, ok, ettc_ran
 
 
 _DM_FLAGS = (11, 9, 13, -1, -1, 2)  # per 20 s phase: attentive, eyes off, asleep, glancing, silent, pin only

@@ -126,7 +126,7 @@ def run_threat(inp):
             for f in range(4):
                 words[4 * k + f] = targets[k][f]
         reaction = settings.reaction_distracted_ms if inp["distracted"] else settings.reaction_ms
-        threat.assess(words, 0, len(targets), settings, t_ms, reaction)
+        threat.assess(words, 0, len(targets), settings, t_ms, reaction, 4, 0, inp["ego_mm_s"])
         out.append([threat.target_id, threat.ttc_ms, threat.ettc_ms, threat.a_now_mm_s2,
                     threat.a_driver_mm_s2, threat.level])
         t_ms += 50

@@ -11,7 +11,10 @@ reflection at least overhead_height above it: a bridge, a gantry, a sign). Then:
   legacy form), which stays exact for braking and accelerating leads alike;
 - required deceleration to stop stop_margin short of it, a_req = v^2 / (2 (gap - margin)), both
   for immediate braking and for a driver who first reacts for reaction_s (the gap shrinks by
-  v * t_r first). A gap already used up reads A_IMPOSSIBLE.
+  v * t_r first). A gap already used up reads A_IMPOSSIBLE. For the driver, also behind a lead
+  that brakes (relative deceleration at least 2.5 m/s^2): the ego must stop short of where the
+  lead will stop, v_ego^2 / (2 (gap + v_lead^2 / 2 a_lead - margin - v_ego * t_r)), which a
+  lead braking hard at a short headway makes urgent long before its closing speed does.
 Its level is the more severe of the TTC rows and the deceleration rows (tkfw.settings), and
 WARNING or higher only once the track met it on confirm_frames consecutive frames (a one-frame
 ghost cannot warn). The threat is the closest such target; the current one is kept unless another
@@ -37,15 +40,15 @@ _TTC_CAP_MS = const(60000)  # beyond a minute a TTC means nothing; also keeps pr
 _V_MAX_MM_S = const(100000)  # closing clamp (360 km/h): (v in cm/s)^2 * 5 < 2**30
 _A_MAX_MM_S2 = const(15000)  # relative-acceleration clamp (1.5 g): beyond that it is radar noise
 _A_DEAD_MM_S2 = const(300)  # |a| below this is range-rate noise (0.12 m/s over ~0.4 s): plain TTC
+ACCEL_DEAD_MM_S2 = const(300)  # the same, for the tests' oracle
 _GAP_EXACT_CM = const(200000)  # enhanced TTC up to 2 km: 2 * 1500 cm/s^2 * 2e5 cm + 1e8 < 2**30
 _DT_MAX_MS = const(500)  # frames further apart than this forget a track's history
 # The relative acceleration is low-passed over about this many frames: new = old + (raw - old) / N.
-# Two, not four: a lead braking hard 1.1 s ahead at 100 km/h must be warned about within three
-# frames of its range rate showing it (takeover evidence measured one frame late with four). One
-# raw estimate carries 3.4 m/s^2 of noise from 0.12 m/s range-rate noise over 50 ms; the filter
-# leaves 2.0 m/s^2 (four left 1.3). It feeds the enhanced TTC alone (the required decelerations
-# do not use it), and a warning still needs two frames in a row, a brake request four.
-ACCEL_LAG = const(2)
+# One raw estimate carries 3.4 m/s^2 of noise from 0.12 m/s range-rate noise over 50 ms; four
+# frames leave 1.3 m/s^2, which the enhanced TTC needs: two left 2.0 m/s^2, and a 1.7 m/s^2
+# swing once made a car 21 m ahead closing at 3 m/s read TTC 3.5 s (a WARNING in a benign drive,
+# takeover evidence). The braking-lead rule reads a faster estimate beside it (see there).
+ACCEL_LAG = const(4)
 _T_MASK = const(0x3FFFFFFF)  # frame time t_ms wraps at 2**30
 _ROOT_MAX = const(32767)  # largest root of a small int; its square is still one
 _SLOTS = const(128)  # track table size: a power of two >= 2 x MAX_TARGETS keeps probes short
@@ -57,6 +60,18 @@ _PATH_X_MAX_CM = const(30000)  # ranges beyond 300 m are taken as 300 m: (3e4)^2
 # A reflection counts as a structure above the road only while it stands still: ground speed
 # (ego speed + range rate) within this of 0. Range rate and ego speed each err by ~0.1 m/s.
 _STATIONARY_MM_S = const(1000)
+# The braking-lead rule: a lead is braking when the fast estimate of its deceleration (the mean
+# of the low-passed one before this frame and this frame's raw one: 1.3 m/s^2 of noise, and half
+# a step's change at once) is at least _A_LEAD_MIN and the low-passed one at least
+# _A_LEAD_SLOW_MIN (it has gone on for more than a frame: one noisy frame is not enough). Gentle
+# slowing, up to about 1 m/s^2, stays with the closing-speed rule alone.
+_A_LEAD_MIN_MM_S2 = const(2500)
+_A_LEAD_SLOW_MIN_MM_S2 = const(1000)
+A_LEAD_MIN_MM_S2 = const(2500)  # the same two, for the tests' oracle
+A_LEAD_SLOW_MIN_MM_S2 = const(1000)
+if (A_LEAD_MIN_MM_S2, A_LEAD_SLOW_MIN_MM_S2, ACCEL_DEAD_MM_S2) != (_A_LEAD_MIN_MM_S2, _A_LEAD_SLOW_MIN_MM_S2,
+                                                                  _A_DEAD_MM_S2):
+    raise ImportError("tkfw.ttc: public copies out of step")
 _SLOT_MASK = const(127)
 
 _MAX_TARGETS = const(64)
@@ -119,6 +134,24 @@ def a_req(closing_mm_s, gap_mm, reaction_ms, margin_mm):
     return A_IMPOSSIBLE if a > A_IMPOSSIBLE else a
 
 
+def a_req_behind_lead(ego_mm_s, closing_mm_s, accel_mm_s2, slow_mm_s2, gap_mm, reaction_ms, margin_mm):
+    """Deceleration (mm/s^2) that stops the ego, after reaction_ms, margin short of where a lead
+    braking at accel_mm_s2 (the fast estimate of the relative deceleration, closing positive)
+    will stop; 0 when the lead is not braking (the fast estimate below _A_LEAD_MIN_MM_S2 or the
+    low-passed one, slow_mm_s2, below _A_LEAD_SLOW_MIN_MM_S2) or not moving forward."""
+    if accel_mm_s2 < _A_LEAD_MIN_MM_S2 or slow_mm_s2 < _A_LEAD_SLOW_MIN_MM_S2 or ego_mm_s <= closing_mm_s:
+        return 0
+    if ego_mm_s > _V_MAX_MM_S:
+        ego_mm_s = _V_MAX_MM_S
+    lead_cm = (ego_mm_s - closing_mm_s) // 10
+    left_cm = (gap_mm - margin_mm - ego_mm_s * reaction_ms // 1000) // 10 + lead_cm * lead_cm * 5 // accel_mm_s2
+    if left_cm <= 0:
+        return A_IMPOSSIBLE
+    ego_cm = ego_mm_s // 10
+    a = ego_cm * ego_cm * 5 // left_cm  # 5 * 1e8 < 2**30, as in a_req
+    return A_IMPOSSIBLE if a > A_IMPOSSIBLE else a
+
+
 def enhanced_ttc(gap_mm, closing_mm_s, accel_mm_s2, ttc_ms):
     """TTC (ms) with a constant relative acceleration (closing positive); NO_TTC if no collision.
 
@@ -174,17 +207,6 @@ def level_with_decel(ttc_level, a_now_mm_s2, a_driver_mm_s2, settings):
         if level < _WARNING:
             level = _WARNING
     return level
-
-
-def _accel_after(accel, closing, prev_closing, dt_ms):
-    """A track's relative acceleration (mm/s^2, closing positive), low-passed, after a frame
-    dt_ms (0 < dt_ms <= _DT_MAX_MS) after the one that measured prev_closing."""
-    raw = (closing - prev_closing) * 1000 // dt_ms  # |diff| <= 2e5: 2e8
-    if raw > _A_MAX_MM_S2:
-        raw = _A_MAX_MM_S2
-    elif raw < -_A_MAX_MM_S2:
-        raw = -_A_MAX_MM_S2
-    return accel + (raw - accel) // ACCEL_LAG  # low pass (see ACCEL_LAG)
 
 
 def path_radius_mm(yaw_mrad_s, ego_mm_s):
@@ -387,6 +409,7 @@ class Threat:
         # Its history in the last frame's table, updated with this frame's closing speed (what
         # track() will record); 0 and 0 for a new track.
         accel = 0
+        fast = 0
         hits = 0
         dt = ticks_diff(t_ms, self._t_ms) if self._tracked else 0  # wrap-safe; backwards is <= 0
         if 0 < dt <= _DT_MAX_MS:
@@ -397,7 +420,16 @@ class Threat:
             p = tid & _SLOT_MASK
             while stamp[p] == gen:
                 if ids[p] == tid:
-                    accel = _accel_after(tracks.accel[p], closing, -tracks.rate[p], dt)
+                    # The relative acceleration (closing positive), low-passed (ACCEL_LAG) from this
+                    # frame's raw estimate, and the braking-lead rule's fast estimate from both.
+                    before = tracks.accel[p]
+                    raw = (closing + tracks.rate[p]) * 1000 // dt  # |diff| <= 2e5: 2e8
+                    if raw > _A_MAX_MM_S2:
+                        raw = _A_MAX_MM_S2
+                    elif raw < -_A_MAX_MM_S2:
+                        raw = -_A_MAX_MM_S2
+                    accel = before + (raw - before) // ACCEL_LAG
+                    fast = (before + raw) // 2
                     hits = tracks.hits[p]
                     # A track whose range moved other than its closing speed says is not one
                     # object (a multipath ghost, two reflections swapping ids): its count restarts.
@@ -407,7 +439,7 @@ class Threat:
                             hits = 0
                     break
                 p = (p + 1) & _SLOT_MASK
-        level = _level_of(self, best_range, closing, accel, reaction, settings.stop_margin_mm, settings)
+        level = _level_of(self, best_range, closing, accel, reaction, settings.stop_margin_mm, settings, ego_mm_s, fast)
         self._decided_gen = self._gen  # track() of this frame reuses the level (see there)
         self._decided_w = best_w
         self.target_id = tid
@@ -501,10 +533,11 @@ class Threat:
             ids[slot] = tid
             # Its history: the previous frame's slot, if it was there (found: -1 when not).
             accel = 0
+            raw = 0
             found = -1
             while p_stamp[p] == prev_gen:
                 if p_ids[p] == tid:
-                    # _accel_after(p_accels[p], -rate, -p_rates[p], dt), inlined
+                    # the low-passed relative acceleration, as in decide()
                     accel = p_accels[p]
                     raw = (p_rates[p] - rate) * 1000 // dt  # closing - previous closing; |diff| <= 2e5: 2e8
                     if raw > _A_MAX_MM_S2:
@@ -533,7 +566,8 @@ class Threat:
                     if w == decided_w:
                         level = self.raw_level
                     else:
-                        level = _level_of(self, rng, closing, accel, reaction, margin, settings)
+                        fast = (p_accels[found] + raw) // 2 if found >= 0 else 0  # see decide()
+                        level = _level_of(self, rng, closing, accel, reaction, margin, settings, ego_mm_s, fast)
                     if level >= _WARNING:
                         hits = p_hits[found] + 1 if found >= 0 else 1
                         if hits > 1:  # the same jump test as decide()'s
@@ -580,11 +614,12 @@ def hold_brake(threat, level, t_ms, ego_mm_s, override, clear_ms):
     return level
 
 
-def _level_of(threat, rng, closing, accel, reaction, margin, settings):
+def _level_of(threat, rng, closing, accel, reaction, margin, settings, ego=0, fast=0):
     """Raw level of one in-path target (0 < closing <= _V_MAX_MM_S); its figures are left in
     threat._ttc, _ettc, _a_now, _a_driver.
 
-    level_with_decel(level_for(enhanced_ttc(...)), a_req(now), a_req(after reaction)), worked out
+    level_with_decel(level_for(enhanced_ttc(...)), a_req(now), the larger of a_req(after reaction)
+    and a_req_behind_lead(after reaction)), worked out
     in one function: it runs for every in-path target of every frame, and on the board each call
     costs more than the arithmetic it saves (tests check it against those functions). A module
     function rather than a method for the same reason: a method lookup on Threat costs twice a
@@ -617,6 +652,20 @@ def _level_of(threat, rng, closing, accel, reaction, margin, settings):
         a_driver = v2_5 // left_cm
         if a_driver > A_IMPOSSIBLE:
             a_driver = A_IMPOSSIBLE
+    # a lead braking: a_req_behind_lead(ego, closing, fast, accel, ...), inlined
+    if fast >= _A_LEAD_MIN_MM_S2 and accel >= _A_LEAD_SLOW_MIN_MM_S2 and ego > closing:
+        e = ego if ego <= _V_MAX_MM_S else _V_MAX_MM_S
+        lead_cm = (e - closing) // 10
+        left_cm = (rng - margin - e * reaction // 1000) // 10 + lead_cm * lead_cm * 5 // fast
+        if left_cm <= 0:
+            a_lead = A_IMPOSSIBLE
+        else:
+            e //= 10
+            a_lead = e * e * 5 // left_cm
+            if a_lead > A_IMPOSSIBLE:
+                a_lead = A_IMPOSSIBLE
+        if a_lead > a_driver:
+            a_driver = a_lead
     threat._ttc = ttc
     threat._ettc = ettc
     threat._a_now = a_now

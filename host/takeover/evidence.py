@@ -153,14 +153,21 @@ def benign_check(scn: Scenario) -> tuple[bool, NoAction]:
 def onset_s(scn: Scenario, threat: Target) -> float | None:
     """The first radar frame whose report shows `threat` closing on the ego at least at the radar's
     noise floor (the firmware's closing_min_mps: 2.5x a long-range radar's range-rate accuracy):
-    its detection, or for a lead that only starts braking later, the first frame that shows it.
+    its detection, or for a lead that only starts braking later, the first frame that shows it
+    braking.
     Read from the reports themselves (Plant.radar), so the radar's latency and detection range
     count as they do for the firmware."""
     floor_mm_s = Settings().closing_min_mm_s
+    latency_s = scn.radar.latency_ms / 1000
     plant = Plant(scn)
     for _, t in _frames(scn, plant, scn.duration_s):
         if plant.collided:
             return None
+        # A lead that brakes later is a threat from its braking: before that, an ego that speeds
+        # up closes on it too, but nothing then says it will stop (the frames that show it are the
+        # first that could).
+        if threat.brake_at_s is not None and t - latency_s < threat.brake_at_s - 1e-9:
+            continue
         for report in plant.radar():
             if report["id"] == threat.id and report["range_rate"] <= -floor_mm_s:
                 return t
