@@ -36,13 +36,15 @@ def test_the_revision_2_bench_road_keeps_one_threat_on_the_curve_and_its_gantrie
     from tkfw import ttc
 
     targets = bench._targets(64, 0, revision=2)
-    words = array("i", [v for t in targets for v in (t["id"], t["range"], t["range_rate"], t["lateral"], t["height"])])
+    # the records, then the heights block, as a revision 2 frame carries them
+    words = array("i", [v for t in targets for v in (t["id"], t["range"], t["range_rate"], t["lateral"])]
+                  + [t["height"] for t in targets])
     radius = ttc.path_radius_mm(bench.REV2_YAW_MRAD_S, bench.EGO_MM_S)
     threat = ttc.Threat()
-    threat.decide(words, 0, 64, Settings(), 0, -1, 5, radius, bench.EGO_MM_S)
+    threat.decide(words, 0, 64, Settings(), 0, -1, 4 * 64, radius, bench.EGO_MM_S)
     assert threat.target_id == 1
     straight = ttc.Threat()
-    straight.decide(words, 0, 64, Settings(), 0, -1, 5, 0, bench.EGO_MM_S)
+    straight.decide(words, 0, 64, Settings(), 0, -1, 4 * 64, 0, bench.EGO_MM_S)
     assert straight.target_id != 1  # 150 m out on a 500 m curve it reads 22 m off the straight line
     assert sum(t["height"] > 4000 for t in targets) == 21
 

@@ -77,8 +77,8 @@ def expected_outcome(frame):
         return "bad_length"
     if msg_type == schema.T_RADAR:
         count = frame[N_TARGETS_AT]
-        extended = frame[N_TARGETS_AT + 1] & schema.RADAR_EXTENDED  # the flags byte follows the count
-        record = schema.TARGET_LEN_EXT if extended else schema.TARGET_LEN
+        heights = frame[N_TARGETS_AT + 1] & schema.RADAR_HEIGHTS  # the flags byte follows the count
+        record = schema.TARGET_LEN + (schema.HEIGHT_LEN if heights else 0)
         if count > schema.MAX_TARGETS or payload_len != schema.RADAR_TARGETS_AT + count * record:
             return "bad_length"
     return "ok"

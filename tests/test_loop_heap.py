@@ -16,7 +16,7 @@ HERE = Path(__file__).parent
 @pytest.mark.parametrize("revision", [1, 2])
 def test_the_whole_loop_allocates_nothing_per_64_target_frame_on_the_vm(tmp_path, revision):
     """Revision 1 frames (a straight path, plain records) and revision 2 frames (a yaw rate:
-    a 500 m curve at 20 m/s; extended records, a third of them high stationary reflections)."""
+    a 500 m curve at 20 m/s; the heights block, a third of them high stationary reflections)."""
     targets = [{"id": k, "range": 40000 + 1000 * k, "range_rate": -20000, "lateral": (k % 7 - 3) * 900}
                for k in range(64)]
     extra = {}

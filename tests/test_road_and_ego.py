@@ -152,3 +152,17 @@ def test_the_firmware_says_in_its_hello_that_it_takes_revision_2():
     hello = Hello.of(msg.fields)
     assert msg.name == "hello" and hello.features & schema.FEATURE_PATH_HEIGHT and hello.path_and_height
     assert not Hello.of({**msg.fields, "features": 0}).path_and_height
+
+
+@pytest.mark.parametrize("radius_m", [-2000.0, -500.0, -50.0, 50.0, 300.0, 1500.0, 30000.0])
+def test_the_predicted_paths_offset_is_x_squared_over_2r_within_50_mm_in_small_ints(radius_m):
+    """tkfw.ttc.path_offset_mm, the arithmetic decide() and track() inline: x^2 / 2R within 50 mm
+    up to 300 m (beyond, 300 m), no product past 2**30 (a big int would allocate on the board)."""
+    from tkfw.ttc import path_offset_mm
+
+    radius_mm = round(radius_m * 1000)
+    for x_m in (0.0, 0.5, 10.0, 42.3, 100.0, 150.0, 250.0, 299.9, 300.0, 400.0):
+        got = path_offset_mm(round(x_m * 1000), radius_mm)
+        x = min(x_m, 300.0)
+        assert abs(got / 1000 - x * x / (2 * radius_m)) <= 0.05 + 1e-9, (x_m, got)
+        assert (min(round(x_m * 1000) // 10, 30000)) ** 2 < 2**30

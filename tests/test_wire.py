@@ -356,7 +356,7 @@ def test_every_device_frame_fits_the_encoder_buffer():
 
 
 def test_the_decoder_buffer_holds_the_largest_radar_frame_and_the_next_frames_first_bytes():
-    # the largest: every target as an extended record (with its height)
+    # the largest: every target with its height (the heights block)
     targets = [{**t, "height": 500} for t in radar_targets(schema.MAX_TARGETS, random.Random(9))]
     frame = codec.encode("radar", 0, targets=targets)
     assert len(frame) == schema.MAX_FRAME
@@ -365,7 +365,7 @@ def test_the_decoder_buffer_holds_the_largest_radar_frame_and_the_next_frames_fi
 
 def test_a_radar_frame_with_more_targets_than_allowed_is_never_handed_over():
     targets = [{**t, "height": 500} for t in radar_targets(schema.MAX_TARGETS + 1, random.Random(10))]
-    too_many = codec.encode("radar", 1, targets=targets)  # extended records: longer than any frame
+    too_many = codec.encode("radar", 1, targets=targets)  # with heights: longer than any frame
     dec = wire.Decoder()
     assert feed(dec, ping(0) + too_many + ping(2)) == [(schema.T_PING, 0), (schema.T_PING, 2)]
     assert dec.lost == 1

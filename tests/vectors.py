@@ -764,7 +764,7 @@ def path_cases() -> list[dict]:
     settings = Settings()
     high, low = settings.overhead_height_mm, 600
     v120 = mm(120 / 3.6)
-    # (name, yaw mrad/s, ego mm/s, targets (with "height" for an extended record))
+    # (name, yaw mrad/s, ego mm/s, targets (with "height": the frame carries the heights block))
     scenes = []
 
     def at(tid, range_m, closing_mps, lateral_m, height=None):

@@ -107,14 +107,14 @@ def tracked(threat, settings, iterations):
 
     reactions = (settings.reaction_ms, settings.reaction_distracted_ms)  # attentive / distracted
     frame(0)
-    threat.assess(words, 0, schema.MAX_TARGETS, settings, 0, -1, 4, 0, _EGO_MM_S)
+    threat.assess(words, 0, schema.MAX_TARGETS, settings, 0, -1, -1, 0, _EGO_MM_S)
     gc.collect()
     gc.disable()
     before = gc.mem_alloc()
     ettc_ran = False
     for i in range(1, iterations + 1):
         frame(i)
-        threat.assess(words, 0, schema.MAX_TARGETS, settings, 50 * i, reactions[i & 1], 4, 0, _EGO_MM_S)
+        threat.assess(words, 0, schema.MAX_TARGETS, settings, 50 * i, reactions[i & 1], -1, 0, _EGO_MM_S)
         if threat.ettc_ms != threat.ttc_ms:
             ettc_ran = True
     used = gc.mem_alloc() - before
@@ -124,7 +124,7 @@ def tracked(threat, settings, iterations):
     try:
         for i in range(iterations + 1, 2 * iterations + 1):
             frame(i)
-            threat.assess(words, 0, schema.MAX_TARGETS, settings, 50 * i, reactions[i & 1], 4, 0, _EGO_MM_S)
+            threat.assess(words, 0, schema.MAX_TARGETS, settings, 50 * i, reactions[i & 1], -1, 0, _EGO_MM_S)
     except MemoryError:
         ok = False
     micropython.heap_unlock()

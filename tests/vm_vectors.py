@@ -126,7 +126,7 @@ def run_threat(inp):
             for f in range(4):
                 words[4 * k + f] = targets[k][f]
         reaction = settings.reaction_distracted_ms if inp["distracted"] else settings.reaction_ms
-        threat.assess(words, 0, len(targets), settings, t_ms, reaction, 4, 0, inp["ego_mm_s"])
+        threat.assess(words, 0, len(targets), settings, t_ms, reaction, -1, 0, inp["ego_mm_s"])
         out.append([threat.target_id, threat.ttc_ms, threat.ettc_ms, threat.a_now_mm_s2,
                     threat.a_driver_mm_s2, threat.level])
         t_ms += 50
@@ -161,20 +161,22 @@ def run_dm(inp):
 
 def run_path(inp):
     """A revision 2 radar frame through the decoder: the threat on the predicted path, high
-    stationary reflections left out (what tkfw.app hands tkfw.ttc)."""
+    stationary reflections left out (the heights block and the path radius, as tkfw.app hands
+    them to tkfw.ttc)."""
     settings = Settings()
     got = []
 
     def on_frame(d, msg_type):
         buf = d.buf
-        stride = 5 if buf[_B_RADAR_FLAGS] & schema.RADAR_EXTENDED else 4
+        n = buf[_B_RADAR_N]
+        heights = _W_TARGETS + 4 * n if buf[_B_RADAR_FLAGS] & schema.RADAR_HEIGHTS else -1
         yaw = buf[_B_RADAR_YAW] | (buf[_B_RADAR_YAW + 1] << 8)
         if yaw >= 0x8000:
             yaw -= 0x10000
         ego = d.words[_W_RADAR_EGO]
         radius = path_radius_mm(yaw, ego)
         t = Threat()
-        ttc = t.assess(d.words, _W_TARGETS, buf[_B_RADAR_N], settings, 1000, -1, stride, radius, ego)
+        ttc = t.assess(d.words, _W_TARGETS, n, settings, 1000, -1, heights, radius, ego)
         got.append([t.target_id, ttc, radius])
         d.consume()
 

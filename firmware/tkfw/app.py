@@ -74,14 +74,14 @@ _T_ALERT = const(0x82)
 _T_STATUS = const(0x83)
 _MAX_TARGETS = const(64)
 _TARGET_LEN = const(16)
-_TARGET_LEN_EXT = const(20)
-_RADAR_EXTENDED = const(1)
+_HEIGHT_LEN = const(4)
+_RADAR_HEIGHTS = const(1)
 _TARGETS_AT = const(16)
 _ORIGIN_FRAME = const(0)
 if ((schema.VERSION, schema.T_RADAR, schema.T_DRIVER, schema.T_ALERT, schema.T_STATUS, schema.MAX_TARGETS,
-     schema.TARGET_LEN, schema.TARGET_LEN_EXT, schema.RADAR_EXTENDED, schema.RADAR_TARGETS_AT, schema.ORIGIN_FRAME)
-        != (_VERSION, _T_RADAR, _T_DRIVER, _T_ALERT, _T_STATUS, _MAX_TARGETS, _TARGET_LEN, _TARGET_LEN_EXT,
-            _RADAR_EXTENDED, _TARGETS_AT, _ORIGIN_FRAME)):
+     schema.TARGET_LEN, schema.HEIGHT_LEN, schema.RADAR_HEIGHTS, schema.RADAR_TARGETS_AT, schema.ORIGIN_FRAME)
+        != (_VERSION, _T_RADAR, _T_DRIVER, _T_ALERT, _T_STATUS, _MAX_TARGETS, _TARGET_LEN, _HEIGHT_LEN,
+            _RADAR_HEIGHTS, _TARGETS_AT, _ORIGIN_FRAME)):
     raise ImportError("tkfw.app constants out of step with tkfw.schema")
 _B_CFG_KEY = _HDR + _CFG_SET["key"][0]
 _W_CFG_VALUE = _word(_CFG_SET["value"][0])
@@ -223,12 +223,12 @@ class Firmware:
         dec = self.dec
         buf = dec.buf
         count = buf[_B_RADAR_N]
-        # Extended records (protocol revision 2) carry a height: 5 words a record, not 4.
-        if buf[_B_RADAR_FLAGS] & _RADAR_EXTENDED:
-            stride = 5
-            record_len = _TARGET_LEN_EXT
+        # Protocol revision 2: a height per record may follow the records (heights: its first word).
+        if buf[_B_RADAR_FLAGS] & _RADAR_HEIGHTS:
+            heights = _W_TARGETS + 4 * count
+            record_len = _TARGET_LEN + _HEIGHT_LEN
         else:
-            stride = 4
+            heights = -1
             record_len = _TARGET_LEN
         if count > _MAX_TARGETS or (buf[1] | (buf[2] << 8)) != _TARGETS_AT + count * record_len:  # payload length
             dec.reject("bad_length")
@@ -268,7 +268,7 @@ class Firmware:
             if yaw >= 0x8000:
                 yaw -= 0x10000
             radius = path_radius_mm(yaw, ego)
-        threat.decide(words, _W_TARGETS, count, settings, t_ms, dm.reaction, stride, radius, ego)
+        threat.decide(words, _W_TARGETS, count, settings, t_ms, dm.reaction, heights, radius, ego)
         level = threat.level
         if level == _EMERGENCY or threat.brake_hold:  # a brake request, raised or held (tkfw.ttc)
             level = hold_brake(threat, level, t_ms, ego, dm.override, settings.brake_clear_ms)
@@ -283,7 +283,7 @@ class Firmware:
             self._send_alert(seq, t_ms, threat.ttc_ms, rx_ticks)
         # The ALERT, if any, is out: now the bookkeeping that did not decide it (every target's
         # history, the STATUS). proc_us covers the whole frame, the ALERT's only its decision.
-        threat.track(words, _W_TARGETS, count, settings, t_ms, stride, radius, ego)
+        threat.track(words, _W_TARGETS, count, settings, t_ms, heights, radius, ego)
         self.last_proc_us = ticks_diff(self.ticks_us(), rx_ticks)
         if self.lock_left:
             self.locked_frames += 1  # counted before the STATUS that reports it

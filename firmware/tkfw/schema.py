@@ -23,9 +23,10 @@ Revisions add without breaking: a field that was reserved (and sent as 0) gets a
 which 0 is the old behaviour, and a firmware says what it takes in HELLO `features`, so a host
 written before a revision keeps working with a firmware after it, and the other way round (a host
 sends a revision's additions only to a firmware whose HELLO names them). Revision 2
-(FEATURE_PATH_HEIGHT): the radar frame's yaw rate (the predicted path bends with it) and
-extended target records carrying the reflection's height (a structure above the road is not an
-obstacle).
+(FEATURE_PATH_HEIGHT): the radar frame's yaw rate (the predicted path bends with it) and a
+block of heights after the target records, one per record (a structure above the road is not an
+obstacle). The heights come after the records, not in them, so a record stays 16 bytes and the
+firmware's pass over the records keeps its constant step.
 """
 
 from tkfw.compat import const
@@ -70,8 +71,8 @@ MESSAGES = {
         ("t_ms", "I", "ms, scenario time of the measurement; wraps at 2**30"),
         ("ego_speed", "i", "mm/s, ego longitudinal speed"),
         ("n_targets", "B", "count of target records that follow, 0..64"),
-        ("flags", "B", "bit0 RADAR_EXTENDED: the target records are TARGET_LEN_EXT bytes (TARGET_FIELDS_EXT, "
-                       "with height); 0: TARGET_LEN bytes (revision 2)"),
+        ("flags", "B", "bit0 RADAR_HEIGHTS: n_targets int32 heights follow the target records (HEIGHT_FIELDS, "
+                       "in the records' order; revision 2)"),
         ("yaw_rate", "h", "mrad/s, ego yaw rate, left (counter-clockwise) positive: the predicted path bends "
                           "with curvature yaw_rate / ego_speed; 0 is a straight path (revision 2; reserved, 0, "
                           "before)"),
@@ -112,7 +113,7 @@ MESSAGES = {
         ("proto", "B", "protocol version the firmware speaks"),
         ("max_targets", "B", "targets per radar frame the firmware accepts"),
         ("features", "H", "revision features the firmware takes: bit0 FEATURE_PATH_HEIGHT (radar yaw_rate and "
-                          "extended target records); 0 from a firmware before them (reserved, 0)"),
+                          "the heights block); 0 from a firmware before them (reserved, 0)"),
         ("settings_hash", "I", "CRC-32 of the active settings (tkfw.settings.digest), low 30 bits"),
         ("boot_id", "I", "random per boot; a change mid-run means the device reset"),
     )),
@@ -184,13 +185,13 @@ TARGET_FIELDS = (
     ("lateral", "i", "mm, lateral offset of the target centre, left positive"),
 )
 
-# Extended target record (radar flags RADAR_EXTENDED): the same fields, then the height.
-TARGET_FIELDS_EXT = TARGET_FIELDS + (
-    ("height", "i", "mm, height above the road of the reflection's centre; HEIGHT_UNKNOWN when not measured"),
+# The heights block (radar flags RADAR_HEIGHTS): after the n_targets records, one of these each.
+HEIGHT_FIELDS = (
+    ("height", "i", "mm, height above the road of the record's reflection centre; HEIGHT_UNKNOWN when not measured"),
 )
-TARGET_LEN_EXT = const(20)
+HEIGHT_LEN = const(4)
 HEIGHT_UNKNOWN = const(-1000000)  # mm: a height no reflection has
-RADAR_EXTENDED = const(1)  # radar flags
+RADAR_HEIGHTS = const(1)  # radar flags
 FEATURE_PATH_HEIGHT = const(1)  # HELLO features: revision 2
 
 CONFIG_OK = const(0)
@@ -232,5 +233,5 @@ def body_len(msg_type):
 
 
 RADAR_TARGETS_AT = layout(MESSAGES[T_RADAR][1])[1]  # payload offset of the first target record
-MAX_PAYLOAD = RADAR_TARGETS_AT + MAX_TARGETS * TARGET_LEN_EXT
+MAX_PAYLOAD = RADAR_TARGETS_AT + MAX_TARGETS * (TARGET_LEN + HEIGHT_LEN)
 MAX_FRAME = HEADER_LEN + MAX_PAYLOAD + CRC_LEN

@@ -295,16 +295,16 @@ class Threat:
         self._a_now = 0
         self._a_driver = 0
 
-    def assess(self, words, first_word, count, settings, t_ms=0, reaction_ms=-1, stride=4, radius_mm=0, ego_mm_s=0):
+    def assess(self, words, first_word, count, settings, t_ms=0, reaction_ms=-1, heights=-1, radius_mm=0, ego_mm_s=0):
         """One frame, whole: decide() then track(); return the threat's plain TTC.
 
         The firmware calls the two halves itself, with the ALERT sent in between (tkfw.app).
         """
-        self.decide(words, first_word, count, settings, t_ms, reaction_ms, stride, radius_mm, ego_mm_s)
-        self.track(words, first_word, count, settings, t_ms, stride, radius_mm, ego_mm_s)
+        self.decide(words, first_word, count, settings, t_ms, reaction_ms, heights, radius_mm, ego_mm_s)
+        self.track(words, first_word, count, settings, t_ms, heights, radius_mm, ego_mm_s)
         return self.ttc_ms
 
-    def decide(self, words, first_word, count, settings, t_ms=0, reaction_ms=-1, stride=4, radius_mm=0,
+    def decide(self, words, first_word, count, settings, t_ms=0, reaction_ms=-1, heights=-1, radius_mm=0,
                ego_mm_s=0):
         """The threat in `count` target records from words[first_word], and its confirmed level.
 
@@ -312,8 +312,8 @@ class Threat:
         "in path, closing, closest?", then the chosen target's figures from its history as of the
         previous frame. The track tables are left as they are; track() brings them up to date.
         reaction_ms: the driver reaction the deceleration rows assume (tkfw.dm: longer while the
-        driver is distracted); -1 means settings.reaction_ms. stride: words per record, 4, or 5
-        for extended records (the fifth is the height). radius_mm: the predicted path's
+        driver is distracted); -1 means settings.reaction_ms. heights: the word of the first
+        record's height (the heights block; -1: none). radius_mm: the predicted path's
         (path_radius_mm; 0 straight). ego_mm_s: the ego's speed (what "stationary" is measured
         against).
         """
@@ -336,21 +336,17 @@ class Threat:
         # and this loop is run for every one of them, so it does the least it can for those.
         # Two loops, one per path shape: a test of the shape per record would cost the straight
         # path (every frame from a host that sends no yaw rate) about a microsecond a record.
-        # While loops: a for loop over a range whose step is a variable builds a range object
-        # (an allocation per frame); the compiler inlines only a constant step.
-        start = first_word + 3 - stride
-        last = start + stride * count  # the last record's lateral word
+        # A record's height is words[heights + j] for record j = (w - first_word) >> 2, read only
+        # for a record in the path: a stationary reflection that high is a bridge or a gantry,
+        # which the car passes under.
+        end = first_word + 3 + 4 * count
         if radius_mm == 0:
-            w = start
-            while w < last:
-                w += stride
+            for w in range(first_word + 3, end, 4):
                 lateral = words[w]
                 # Two plain tests, not a chained one (a chain costs a stack shuffle per record, the
                 # commonest cost here: about a microsecond a record on the board).
                 if lateral <= half_width and lateral >= neg_half_width and words[w - 1] <= max_rate:
-                    # A stationary reflection high above the road (an extended record's height):
-                    # a bridge or a gantry, which the car passes under.
-                    if stride == 5 and words[w + 1] >= overhead_mm:
+                    if heights >= 0 and words[heights + ((w - first_word) >> 2)] >= overhead_mm:
                         ground = ego_mm_s + words[w - 1]
                         if ground < _STATIONARY_MM_S and ground > -_STATIONARY_MM_S:
                             continue
@@ -365,17 +361,19 @@ class Threat:
                         best_w = w - 3
         else:
             # On a curve the path's offset depends on the range: it is worked out only for the
-            # records that close in, so the closing test comes first here.
-            w = start
-            while w < last:
-                w += stride
+            # records that close in, so the closing test comes first here (path_offset_mm,
+            # inlined: a call per record costs more than its arithmetic).
+            for w in range(first_word + 3, end, 4):
                 if words[w - 1] <= max_rate:
                     rng = words[w - 2]
                     if rng < 0:
                         rng = 0
-                    lateral = words[w] - path_offset_mm(rng, radius_mm)
+                    x_cm = rng // 10
+                    if x_cm > _PATH_X_MAX_CM:
+                        x_cm = _PATH_X_MAX_CM
+                    lateral = words[w] - (x_cm * x_cm // radius_mm) * 50
                     if lateral <= half_width and lateral >= neg_half_width:
-                        if stride == 5 and words[w + 1] >= overhead_mm:  # as on the straight path
+                        if heights >= 0 and words[heights + ((w - first_word) >> 2)] >= overhead_mm:
                             ground = ego_mm_s + words[w - 1]
                             if ground < _STATIONARY_MM_S and ground > -_STATIONARY_MM_S:
                                 continue
@@ -460,7 +458,7 @@ class Threat:
         self.level = level
         return self.ttc_ms
 
-    def track(self, words, first_word, count, settings, t_ms=0, stride=4, radius_mm=0, ego_mm_s=0):
+    def track(self, words, first_word, count, settings, t_ms=0, heights=-1, radius_mm=0, ego_mm_s=0):
         """Bring every target's history up to this frame (after decide(), with the same frame).
 
         Per track id: range rate, low-passed relative acceleration, and how many frames in a
@@ -512,10 +510,7 @@ class Threat:
         ranges = cur.range
         jump_mm = settings.track_jump_mm
         overhead_mm = settings.overhead_height_mm
-        w = first_word - stride
-        last = w + stride * count  # the last record (a while loop: see decide())
-        while w < last:
-            w += stride
+        for w in range(first_word, first_word + 4 * count, 4):
             tid = words[w]
             # The range rate as the radar gives it, closing negative: negated only for a target
             # in path, which is the only one whose closing speed is used (an operation per
@@ -557,10 +552,13 @@ class Threat:
                 rng = words[w + 1]
                 if rng < 0:
                     rng = 0
-                if radius_mm:  # on a curve: against the predicted path (see decide())
-                    lateral -= path_offset_mm(rng, radius_mm)
+                if radius_mm:  # on a curve: against the predicted path (path_offset_mm, inlined)
+                    x_cm = rng // 10
+                    if x_cm > _PATH_X_MAX_CM:
+                        x_cm = _PATH_X_MAX_CM
+                    lateral -= (x_cm * x_cm // radius_mm) * 50
                 if (lateral <= half_width and lateral >= neg_half_width  # two plain tests: see decide()
-                        and not (stride == 5 and words[w + 4] >= overhead_mm
+                        and not (heights >= 0 and words[heights + ((w - first_word) >> 2)] >= overhead_mm
                                  and -_STATIONARY_MM_S < ego_mm_s + rate < _STATIONARY_MM_S)):
                     closing = -rate
                     if w == decided_w:

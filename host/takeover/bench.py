@@ -76,7 +76,7 @@ def _targets(n: int, k: int, near_mm: int = 150_000, revision: int = 1) -> list[
     """n targets, one in path closing at 20 m/s from near_mm (1 m nearer each radar frame k), the
     rest in the lanes either side; ranges move frame by frame. Revision 2: the same road on a
     500 m curve (every lateral bent by x^2 / 2R, as a radar looking straight ahead sees it) and
-    extended records with heights, every third record beside the lane a structure overhead."""
+    the heights block, every third record beside the lane a structure overhead."""
     out = [{"id": 1, "range": near_mm - 1000 * (k % 100), "range_rate": -20_000, "lateral": 0}]
     for i in range(1, n):
         out.append({"id": 100 + i, "range": 20_000 + 2500 * i, "range_rate": -300 * (i % 5),
@@ -391,8 +391,8 @@ def table(result: dict) -> str:
                          f"{two['p99_us']:.0f} us | {two['p50_us'] - one['p50_us']:+.0f} us | "
                          f"{two['heap_bytes_per_frame']:.1f} B (over {two['heap_frames']} frames) |")
         lines += ["", f"Revision 2: the same targets on a 500 m curve (yaw rate {REV2_YAW_MRAD_S} mrad/s at "
-                      f"{EGO_MM_S / 1000:g} m/s, every lateral bent as the radar sees it) in extended records with "
-                      f"heights, every third a stationary structure 5.5 m up; revision 1: a straight path and plain "
+                      f"{EGO_MM_S / 1000:g} m/s, every lateral bent as the radar sees it) with the "
+                      f"heights block, every third a stationary structure 5.5 m up; revision 1: a straight path and plain "
                       f"records. {rev[0]['heap_frames'] + 16} frames a case, one after the other in the same run."]
     latency_rows = result.get("latency") or []
     lines += ["", "| case | alert latency p50 / p99 (n alerts) | floor: echo of the same frame size, interleaved, "

@@ -16,8 +16,7 @@ _HEADER = struct.Struct("<BHB")
 _PAYLOAD_HEADER = struct.Struct("<BBH")
 _TARGET = struct.Struct(schema.struct_format(schema.TARGET_FIELDS))
 _TARGET_NAMES = tuple(name for name, _, _ in schema.TARGET_FIELDS)
-_TARGET_EXT = struct.Struct(schema.struct_format(schema.TARGET_FIELDS_EXT))
-_TARGET_EXT_NAMES = tuple(name for name, _, _ in schema.TARGET_FIELDS_EXT)
+_HEIGHT = struct.Struct(schema.struct_format(schema.HEIGHT_FIELDS))
 
 NAMES = {msg_type: name for msg_type, (name, _) in schema.MESSAGES.items()}
 TYPES = {name: msg_type for msg_type, name in NAMES.items()}
@@ -51,18 +50,17 @@ def encode(msg_type: int | str, seq: int, targets: list[dict] | None = None,
            version: int = schema.VERSION, tail: bytes = b"", **values) -> bytes:
     """A complete frame. Missing body fields are 0; strings are str or bytes; `tail` is appended
     to the payload (an echo frame padded to a given size). Radar targets that carry a "height"
-    make a frame of extended records (flags RADAR_EXTENDED; a target without one is sent with
+    make a frame with the heights block (flags RADAR_HEIGHTS; a target without one is sent with
     HEIGHT_UNKNOWN): only for a firmware whose HELLO features have FEATURE_PATH_HEIGHT."""
     if isinstance(msg_type, str):
         msg_type = TYPES[msg_type]
     body, names = _BODIES[msg_type]
-    record, record_names = _TARGET, _TARGET_NAMES
+    heights = b""
     if msg_type == schema.T_RADAR:
         values.setdefault("n_targets", len(targets or []))
         if any("height" in t for t in targets or []):
-            values["flags"] = values.get("flags", 0) | schema.RADAR_EXTENDED
-            record, record_names = _TARGET_EXT, _TARGET_EXT_NAMES
-            targets = [t if "height" in t else {**t, "height": schema.HEIGHT_UNKNOWN} for t in targets]
+            values["flags"] = values.get("flags", 0) | schema.RADAR_HEIGHTS
+            heights = b"".join(_HEIGHT.pack(int(t.get("height", schema.HEIGHT_UNKNOWN))) for t in targets)
     args = []
     for name in names:
         value = values.pop(name, 0)
@@ -71,8 +69,8 @@ def encode(msg_type: int | str, seq: int, targets: list[dict] | None = None,
         raise KeyError(f"{NAMES[msg_type]} has no field(s) {sorted(values)}")
     payload = _PAYLOAD_HEADER.pack(version, msg_type, seq & 0xFFFF) + body.pack(*args)
     for target in targets or []:
-        payload += record.pack(*(int(target[n]) for n in record_names))
-    return frame(payload + tail)
+        payload += _TARGET.pack(*(int(target[n]) for n in _TARGET_NAMES))
+    return frame(payload + heights + tail)
 
 
 def decode_payload(payload: bytes) -> Message:
@@ -92,11 +90,13 @@ def decode_payload(payload: bytes) -> Message:
     msg = Message(msg_type, NAMES[msg_type], seq, values)
     if msg_type == schema.T_RADAR:
         at = schema.RADAR_TARGETS_AT
-        extended = values["flags"] & schema.RADAR_EXTENDED
-        record, record_names = (_TARGET_EXT, _TARGET_EXT_NAMES) if extended else (_TARGET, _TARGET_NAMES)
         for _ in range(values["n_targets"]):
-            msg.targets.append(dict(zip(record_names, record.unpack_from(payload, at))))
-            at += record.size
+            msg.targets.append(dict(zip(_TARGET_NAMES, _TARGET.unpack_from(payload, at))))
+            at += _TARGET.size
+        if values["flags"] & schema.RADAR_HEIGHTS:
+            for target in msg.targets:
+                (target["height"],) = _HEIGHT.unpack_from(payload, at)
+                at += _HEIGHT.size
     return msg
 
 

@@ -40,11 +40,11 @@ def protocol_messages() -> str:
     out += [f"### radar target record ({schema.TARGET_LEN} bytes, repeated `n_targets` times from payload "
             f"offset {schema.RADAR_TARGETS_AT}, at most {schema.MAX_TARGETS})", ""]
     out += _fields_table(schema.TARGET_FIELDS, 0)
-    out += ["", f"### extended radar target record ({schema.TARGET_LEN_EXT} bytes, in place of the above when "
-                f"the radar `flags` have bit0 `RADAR_EXTENDED`; revision 2)", ""]
-    out += _fields_table(schema.TARGET_FIELDS_EXT, 0)
+    out += ["", f"### radar heights block ({schema.HEIGHT_LEN} bytes a target, after the records when the radar "
+                f"`flags` have bit0 `RADAR_HEIGHTS`, in the records' order; revision 2)", ""]
+    out += _fields_table(schema.HEIGHT_FIELDS, 0)
     out += ["", f"`HEIGHT_UNKNOWN` = {schema.HEIGHT_UNKNOWN}. Largest frame: {schema.MAX_FRAME} bytes "
-                f"(a 64-target radar frame of extended records)."]
+                f"(a 64-target radar frame with its heights)."]
     return "\n".join(out)
 
 

@@ -249,7 +249,7 @@ def radar_frame_bytes(scenario: Scenario) -> int:
     """Size of the run's largest radar frame: every target reported at once."""
     record = {"id": 0, "range": 0, "range_rate": 0, "lateral": 0}
     if any(t.height_m is not None for t in scenario.targets):
-        record["height"] = 0  # extended records (to a firmware that takes them: the larger case)
+        record["height"] = 0  # the heights block (to a firmware that takes it: the larger case)
     dummy = [record] * min(len(scenario.targets), schema.MAX_TARGETS)
     return len(codec.encode("radar", 0, targets=dummy))
 
