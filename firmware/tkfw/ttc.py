@@ -549,17 +549,21 @@ class Threat:
             hits = 0
             if rate <= max_rate:
                 lateral = words[w + 3]
-                rng = words[w + 1]
-                if rng < 0:
-                    rng = 0
                 if radius_mm:  # on a curve: against the predicted path (path_offset_mm, inlined)
-                    x_cm = rng // 10
+                    x_cm = words[w + 1] // 10
                     if x_cm > _PATH_X_MAX_CM:
                         x_cm = _PATH_X_MAX_CM
+                    elif x_cm < 0:
+                        x_cm = 0
                     lateral -= (x_cm * x_cm // radius_mm) * 50
-                if (lateral <= half_width and lateral >= neg_half_width  # two plain tests: see decide()
-                        and not (heights >= 0 and words[heights + ((w - first_word) >> 2)] >= overhead_mm
-                                 and -_STATIONARY_MM_S < ego_mm_s + rate < _STATIONARY_MM_S)):
+                # In path (two plain tests: see decide()), and not a structure above the road: a
+                # closing record beside the lane costs only the first two.
+                if (lateral <= half_width and lateral >= neg_half_width
+                        and (heights < 0 or words[heights + ((w - first_word) >> 2)] < overhead_mm
+                             or not -_STATIONARY_MM_S < ego_mm_s + rate < _STATIONARY_MM_S)):
+                    rng = words[w + 1]
+                    if rng < 0:
+                        rng = 0
                     closing = -rate
                     if w == decided_w:
                         level = self.raw_level
