@@ -331,7 +331,6 @@ class Threat:
         best_w = -1
         inc_range = -1
         inc_w = -1
-        overhead_mm = settings.overhead_height_mm
         # w walks the records' lateral words (record + 3): most records are in the lanes beside,
         # and this loop is run for every one of them, so it does the least it can for those.
         # Two loops, one per path shape: a test of the shape per record would cost the straight
@@ -346,7 +345,7 @@ class Threat:
                 # Two plain tests, not a chained one (a chain costs a stack shuffle per record, the
                 # commonest cost here: about a microsecond a record on the board).
                 if lateral <= half_width and lateral >= neg_half_width and words[w - 1] <= max_rate:
-                    if heights >= 0 and words[heights + ((w - first_word) >> 2)] >= overhead_mm:
+                    if heights >= 0 and words[heights + ((w - first_word) >> 2)] >= settings.overhead_height_mm:
                         ground = ego_mm_s + words[w - 1]
                         if ground < _STATIONARY_MM_S and ground > -_STATIONARY_MM_S:
                             continue
@@ -373,7 +372,7 @@ class Threat:
                         x_cm = _PATH_X_MAX_CM
                     lateral = words[w] - (x_cm * x_cm // radius_mm) * 50
                     if lateral <= half_width and lateral >= neg_half_width:
-                        if heights >= 0 and words[heights + ((w - first_word) >> 2)] >= overhead_mm:
+                        if heights >= 0 and words[heights + ((w - first_word) >> 2)] >= settings.overhead_height_mm:
                             ground = ego_mm_s + words[w - 1]
                             if ground < _STATIONARY_MM_S and ground > -_STATIONARY_MM_S:
                                 continue
@@ -509,7 +508,6 @@ class Threat:
         p_ranges = prev.range
         ranges = cur.range
         jump_mm = settings.track_jump_mm
-        overhead_mm = settings.overhead_height_mm
         for w in range(first_word, first_word + 4 * count, 4):
             tid = words[w]
             # The range rate as the radar gives it, closing negative: negated only for a target
@@ -559,7 +557,7 @@ class Threat:
                 # In path (two plain tests: see decide()), and not a structure above the road: a
                 # closing record beside the lane costs only the first two.
                 if (lateral <= half_width and lateral >= neg_half_width
-                        and (heights < 0 or words[heights + ((w - first_word) >> 2)] < overhead_mm
+                        and (heights < 0 or words[heights + ((w - first_word) >> 2)] < settings.overhead_height_mm
                              or not -_STATIONARY_MM_S < ego_mm_s + rate < _STATIONARY_MM_S)):
                     rng = words[w + 1]
                     if rng < 0:
