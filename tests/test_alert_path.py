@@ -40,13 +40,13 @@ class Model:
         self.history = {}  # id -> (closing, t_ms, accel, hits, range if in path) as of the last frame
         self.target_id = -1
 
-    def frame(self, targets, t_ms, reaction_ms):
+    def frame(self, targets, t_ms, reaction_ms, ego_mm_s=0):
         s = self.s
         seen = {}
         candidates = []  # (range, id, closing, accel, hits after this frame, raw level, figures)
         for tid, rng, rate, lateral in targets:
             closing = max(-ttc._V_MAX_MM_S, min(ttc._V_MAX_MM_S, -rate))
-            accel, hits, r = 0, 0, None
+            accel, fast, hits, r = 0, 0, 0, None
             if closing >= s.closing_min_mm_s and abs(lateral) <= s.lane_half_width_mm:
                 r = max(rng, 0)
             if tid in self.history:
@@ -54,6 +54,7 @@ class Model:
                 if 0 < t_ms - t0 <= 500:
                     raw = max(-15000, min(15000, (closing - c0) * 1000 // (t_ms - t0)))
                     accel = a0 + (raw - a0) // ttc.ACCEL_LAG
+                    fast = (a0 + raw) // 2  # the braking-lead rule's estimate
                     hits = h0
                     # a range that moved other than the closing speed says restarts the count
                     if hits and r is not None and abs(r0 - r - closing * (t_ms - t0) // 1000) > s.track_jump_mm:
@@ -62,7 +63,8 @@ class Model:
                 plain = ttc._TTC_CAP_MS if r >= closing * 60 else r * 1000 // closing
                 ettc = ttc.enhanced_ttc(r, closing, accel, plain)
                 a_now = ttc.a_req(closing, r, 0, s.stop_margin_mm)
-                a_driver = ttc.a_req(closing, r, reaction_ms, s.stop_margin_mm)
+                a_driver = max(ttc.a_req(closing, r, reaction_ms, s.stop_margin_mm),
+                               ttc.a_req_behind_lead(ego_mm_s, closing, fast, accel, r, reaction_ms, s.stop_margin_mm))
                 level = ttc.level_with_decel(ttc.level_for(ettc, s), a_now, a_driver, s)
                 hits = hits + 1 if level >= alerts.WARNING else 0
                 candidates.append((r, tid, closing, accel, hits, level, (plain, ettc, a_now, a_driver)))
@@ -113,19 +115,22 @@ def test_decide_agrees_with_a_model_of_the_rules_on_every_frame(seed):
     rng = random.Random(seed)
     s = Settings()
     threat, model = ttc.Threat(), Model(s)
+    # An ego faster than every car closes (odd seeds): leads move forward, and the braking-lead
+    # rule runs wherever the range rates drift up fast enough.
+    ego = 60_000 if seed % 2 else 0
     levels = set()
     for t_ms, targets in random_frames(rng, 400):
         reaction = rng.choice((s.reaction_ms, s.reaction_distracted_ms))
         words = words_of(targets)
-        threat.decide(words, 0, len(targets), s, t_ms, reaction)
-        want = model.frame(targets, t_ms, reaction)
+        threat.decide(words, 0, len(targets), s, t_ms, reaction, -1, 0, ego)
+        want = model.frame(targets, t_ms, reaction, ego)
         if want is None:
             assert (threat.target_id, threat.level, threat.ttc_ms) == (-1, alerts.NONE, ttc.NO_TTC)
         else:
             got = {key: getattr(threat, key) for key in want}
             assert got == want, (t_ms, targets)
             levels.add(want["level"])
-        threat.track(words, 0, len(targets), s, t_ms)
+        threat.track(words, 0, len(targets), s, t_ms, -1, 0, ego)
     assert levels >= {alerts.NOTICE, alerts.EMERGENCY}, levels  # the frames did reach the alert rows
 
 

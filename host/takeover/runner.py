@@ -285,7 +285,8 @@ def run_scenario(dev: Device, scenario: Scenario, pace: Pace = Pace(), progress=
     # Protocol revision 2 (yaw rate, target heights) only to a firmware that says it takes it: an
     # older one would refuse the longer records, and its straight path is what it would judge by.
     revision2 = hello.path_and_height
-    if scenario.uses_path_or_height() and not revision2:
+    strip_heights = scenario.uses_path_or_height() and not revision2
+    if strip_heights:
         run.warnings.append("the board's firmware takes no yaw rate or target height (an older protocol "
                             "revision): this scenario's curve and heights were not sent, and the firmware "
                             "judged a straight path")
@@ -331,7 +332,7 @@ def run_scenario(dev: Device, scenario: Scenario, pace: Pace = Pace(), progress=
         path = {}
         if revision2:
             path["yaw_rate"] = max(-32768, min(32767, round(plant.yaw_rate_rps() * 1000)))  # mrad/s, int16
-        elif scenario.uses_path_or_height():
+        elif strip_heights:
             targets = [{k: v for k, v in t.items() if k != "height"} for t in targets]
         seq, t_ns = _send(dev, faults, "radar", targets=targets, t_ms=round(t_s * 1000),
                           ego_speed=round(plant.ego.v_mps * 1000), **path)
