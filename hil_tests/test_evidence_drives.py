@@ -23,3 +23,14 @@ def test_a_few_evidence_drives_of_each_kind_are_all_run_judged_and_accounted_for
     assert (fig["benign"]["drives"], fig["critical"]["drives"]) == (2, 3)
     assert fig["critical"]["judged"] + fig["critical"]["unavoidable"] == 3
     assert [v["key"] for v in ev.verdicts(results)] == [key for key, _ in ev.TARGETS]
+
+
+def test_leads_that_brake_at_a_short_headway_are_warned_on_time(device):
+    # Critical 112 (78 km/h speeding up, a lead 1.3 s ahead braking at 5.1 m/s^2) and 268
+    # (105 km/h, a lead 0.9 s ahead braking at 3.6 m/s^2, the driver looking away): a fast
+    # deceleration estimate that lagged (the mean of the low-passed and the raw one) warned both
+    # one frame after the deadline; the closing speed's change over two frames is in time.
+    for seed in (112, 268):
+        r = ev.run_drive(device, ev.make_drive("critical", seed))
+        assert not r.unavoidable and r.deadline_s is not None, r.name
+        assert r.late is False, (r.name, r.first_collision_warning_s, r.deadline_s)

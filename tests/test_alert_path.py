@@ -38,6 +38,7 @@ class Model:
     def __init__(self, settings):
         self.s = settings
         self.history = {}  # id -> (closing, t_ms, accel, hits, range if in path) as of the last frame
+        self.older = {}  # the same, as of the frame before it
         self.target_id = -1
 
     def frame(self, targets, t_ms, reaction_ms, ego_mm_s=0):
@@ -54,7 +55,11 @@ class Model:
                 if 0 < t_ms - t0 <= 500:
                     raw = max(-15000, min(15000, (closing - c0) * 1000 // (t_ms - t0)))
                     accel = a0 + (raw - a0) // ttc.ACCEL_LAG
-                    fast = (a0 + raw) // 2  # the braking-lead rule's estimate
+                    # the braking-lead rule's estimate: over two frames, or half of one
+                    fast = raw // 2
+                    if tid in self.older and 0 < t0 - self.older[tid][1] <= 500:
+                        c00, t00 = self.older[tid][:2]
+                        fast = max(-15000, min(15000, (closing - c00) * 1000 // (t_ms - t00)))
                     hits = h0
                     # a range that moved other than the closing speed says restarts the count
                     if hits and r is not None and abs(r0 - r - closing * (t_ms - t0) // 1000) > s.track_jump_mm:
@@ -71,7 +76,7 @@ class Model:
             else:
                 hits = 0
             seen[tid] = (closing, t_ms, accel, hits, r)
-        self.history = seen
+        self.older, self.history = self.history, seen
         if not candidates:
             self.target_id = -1
             return None

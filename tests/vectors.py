@@ -380,7 +380,8 @@ def expected_frames(frames, distracted, settings, ego=0):
     ego: the ego's speed (mm/s), which the braking-lead rule needs (0: the rule is off)."""
     react = settings.reaction_distracted_ms if distracted else settings.reaction_ms
     margin = settings.stop_margin_mm
-    history = {}  # id -> (closing, t_ms, accel, hits, range if in path) of the previous frame only
+    history = {}  # id -> (closing, t_ms, accel, hits, range if in path) of the previous frame
+    older = {}  # the same, of the frame before it (the braking-lead rule's fast estimate)
     incumbent = -1
     out = []
     for k, targets in enumerate(frames):
@@ -397,7 +398,11 @@ def expected_frames(frames, distracted, settings, ego=0):
                 if 0 < t_ms - t0 <= 500:
                     raw = _clamp((closing - c0) * 1000 // (t_ms - t0), -15_000, 15_000)
                     accel, hits = a0 + (raw - a0) // ACCEL_LAG, h0
-                    fast = (a0 + raw) // 2  # the braking-lead rule's: half a step's change at once
+                    # the braking-lead rule's: the change over two frames, or half of one
+                    fast = raw // 2
+                    if t["id"] in older and 0 < t0 - older[t["id"]][1] <= 500:
+                        c00, t00 = older[t["id"]][:2]
+                        fast = _clamp((closing - c00) * 1000 // (t_ms - t00), -15_000, 15_000)
                     # a range that moved other than the closing speed says: not one object
                     if hits and in_path and abs(r0 - rng - closing * (t_ms - t0) // 1000) > settings.track_jump_mm:
                         hits = 0
@@ -420,7 +425,7 @@ def expected_frames(frames, distracted, settings, ego=0):
             else:
                 hits = 0
             now[t["id"]] = (closing, t_ms, accel, hits, rng)
-        history = now
+        older, history = history, now
         if not cands:
             incumbent = -1
             out.append([-1, NO_TTC, NO_TTC, 0, 0, alerts.NONE])
