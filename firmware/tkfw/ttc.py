@@ -502,7 +502,6 @@ class Threat:
         if not 0 < dt <= _DT_MAX_MS:
             dt = 0  # no track has a history this frame
         dt_old = self._dt_ms  # the last frame's own dt: 0 when the frame before it is no history
-        dt2 = dt + dt_old
         self._dt_ms = dt
         self._tracked = True
         self._t_ms = t_ms
@@ -519,8 +518,6 @@ class Threat:
         prev_gen = self._gen
         gen = (prev_gen + 1) & _T_MASK
         self._gen = gen
-        # The frame before the last, for the fast estimate: only with a history on both steps.
-        old_gen = (prev_gen - 1) & _T_MASK if dt and dt_old else -2
         if not dt:
             # No history this frame: a stamp no slot ever holds (slots hold -1 or a frame number)
             # ends every lookup in the previous table at once, with no test of dt per target.
@@ -538,9 +535,6 @@ class Threat:
         p_accels = prev.accel
         p_hits = prev.hits
         p_ranges = prev.range
-        o_stamp = old.stamp
-        o_ids = old.ids
-        o_rates = old.rate
         ranges = cur.range
         jump_mm = settings.track_jump_mm
         for w in range(first_word, first_word + 4 * count, 4):
@@ -601,19 +595,26 @@ class Threat:
                     if w == decided_w:
                         level = self.raw_level
                     else:
-                        fast = 0  # decide()'s fast estimate, from the same tables
+                        # decide()'s fast estimate, from the same tables; the frame before the
+                        # last is read here only, so a frame with no second in-path target
+                        # pays nothing for it.
+                        fast = 0
                         if found >= 0:
                             fast = raw // 2
-                            q = tid & _SLOT_MASK
-                            while o_stamp[q] == old_gen:
-                                if o_ids[q] == tid:
-                                    fast = (o_rates[q] - rate) * 1000 // dt2
-                                    if fast > _A_MAX_MM_S2:
-                                        fast = _A_MAX_MM_S2
-                                    elif fast < -_A_MAX_MM_S2:
-                                        fast = -_A_MAX_MM_S2
-                                    break
-                                q = (q + 1) & _SLOT_MASK
+                            if dt_old:
+                                o_gen = (prev_gen - 1) & _T_MASK  # found: prev_gen is the last frame's
+                                o_stamp = old.stamp
+                                o_ids = old.ids
+                                q = tid & _SLOT_MASK
+                                while o_stamp[q] == o_gen:
+                                    if o_ids[q] == tid:
+                                        fast = (old.rate[q] - rate) * 1000 // (dt + dt_old)
+                                        if fast > _A_MAX_MM_S2:
+                                            fast = _A_MAX_MM_S2
+                                        elif fast < -_A_MAX_MM_S2:
+                                            fast = -_A_MAX_MM_S2
+                                        break
+                                    q = (q + 1) & _SLOT_MASK
                         level = _level_of(self, rng, closing, accel, reaction, margin, settings, ego_mm_s, fast)
                     if level >= _WARNING:
                         hits = p_hits[found] + 1 if found >= 0 else 1

@@ -68,7 +68,7 @@ for k in range(%(repeat)d + 5):
     t0 = ticks_us()
     msg_type = dec.received(got)
     t1 = ticks_us()
-    count = dec.buf[app._B_RADAR_N]
+    count = words[app._W_RADAR_N] & 0xFF
     t_ms = words[app._W_RADAR_T] & 0x3FFFFFFF
     fw.dm.update(t_ms, io.hands_on(), settings)
     t2 = ticks_us()
