@@ -76,6 +76,31 @@ max_level = "NONE"
     assert "FAIL" in proc.stdout
 
 
+def test_a_run_that_ends_before_the_barrier_shows_no_collision_avoided(tmp_path):
+    # 2 s at 100 km/h: the ego is still 240 m from a barrier it closes on. "no collision" is not
+    # shown by that, so no_collision fails and the outcome says undecided.
+    scn = tmp_path / "short.toml"
+    scn.write_text("""
+name = "short"
+description = "ends long before the barrier"
+duration_s = 2.0
+[ego]
+speed_kph = 100
+[[target]]
+id = 1
+range_m = 300
+[expect]
+no_collision = true
+""")
+    report = tmp_path / "r.json"
+    proc = _run("run", str(scn), "--lockstep", "--json", str(report))
+    assert proc.returncode == 1, proc.stdout
+    (entry,) = json.loads(report.read_text())["scenarios"]
+    assert entry["outcome"]["result"] == "undecided" and entry["outcome"]["collision"] is False
+    assert any("undecided" in f and "duration_s" in f for f in entry["failures"])
+    assert "outcome: undecided" in proc.stdout
+
+
 @pytest.mark.parametrize("change, reason", [
     ("reaction_s=0.5", "below its safety floor"),  # a shorter assumed reaction warns later
     ("decel_warning_mps2=7", "above its safety ceiling"),  # a higher threshold warns later

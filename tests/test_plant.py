@@ -193,3 +193,27 @@ def test_a_radar_frame_reports_the_road_as_it_was_latency_ms_before(latency_ms):
             assert report == [], "nothing before the first measurement is through"
             continue
         assert report[0]["range"] == round((scn.targets[0].range_m - v * measured_s) * 1000)
+
+
+def _result_after(scn, seconds: float, warn: bool = False) -> str:
+    scn.aeb.enabled = False
+    plant = Plant(scn)
+    if warn:
+        plant.on_alert(0.0, "WARNING", "collision", 0)
+    while plant.t_s < seconds - 1e-9 and not plant.collided:
+        plant.step(0.05)
+    return plant.result()
+
+
+def test_a_drive_cut_short_while_closing_in_is_undecided_not_a_stop():
+    assert _result_after(_far_barrier("r157"), 2.0) == "undecided"  # 335 m away, still at 116 km/h
+    assert _result_after(_far_barrier("r157"), 15.0, warn=True) == "stopped"
+    assert _result_after(_far_barrier("r157"), 15.0) == "collision"
+    beside = _far_barrier("r157")
+    beside.targets[0].lateral_m = 3.5
+    assert _result_after(beside, 2.0) == "clear"  # nothing in the path
+    faster = _far_barrier("r157")
+    faster.targets[0].speed_kph = 130.0
+    assert _result_after(faster, 2.0) == "clear"  # it draws away
+    faster.targets[0].brake_at_s, faster.targets[0].brake_mps2 = 1.0, 3.0
+    assert _result_after(faster, 2.0) == "undecided"  # it brakes: the ego may yet close in

@@ -8,6 +8,7 @@ from takeover import scenario as scenarios
 from takeover import sweep
 from takeover.cli import main
 from takeover.errors import UsageError
+from takeover.plant import impact_speed_mps
 
 
 @pytest.mark.parametrize("text, name, values", [
@@ -43,9 +44,10 @@ def test_apply_changes_only_the_copy():
     assert base.ego.speed_kph == 116 and base.aeb.enabled is True
 
 
-def _point(speed, rng, collision):
-    return sweep.Point({"speed_kph": speed, "detect_range_m": rng}, collision, 10.0 if collision else 0.0,
-                       None, None, "WARNING", not collision)
+def _point(speed, rng, collision, result=None):
+    result = result or ("collision" if collision else "stopped")
+    return sweep.Point({"speed_kph": speed, "detect_range_m": rng}, result, collision,
+                       10.0 if collision else 0.0, None, None, "WARNING", not collision)
 
 
 def test_the_threshold_is_where_every_larger_range_avoids_the_impact():
@@ -66,3 +68,38 @@ def test_a_small_sweep_on_the_sim_board_writes_its_table_and_heat_map(tmp_path, 
     assert [r["collision"] for r in rows] == ["1", "0"]
     assert (out / "sweep.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "150 m" in capsys.readouterr().out
+
+
+def test_an_undecided_run_is_no_threshold():
+    points = [_point(100, 80, False, "undecided"), _point(100, 100, False), _point(60, 80, False, "clear"),
+              _point(60, 100, False, "undecided")]
+    got = {o["speed_kph"]: t for o, t in sweep.thresholds(points, "detect_range_m")}
+    assert got == {100: 100, 60: None}
+
+
+def test_a_run_too_short_to_reach_the_barrier_is_run_until_it_does(tmp_path):
+    # At 60 km/h the scenario's 10 s end 52.5 m short of the barrier: that is no stop. Run long
+    # enough, a driver reacting in 2.0 s to a barrier seen at 40 m hits it no slower than if
+    # warned the moment it is seen (the plant's closed form), and slower than 60 km/h.
+    out = tmp_path / "sw"
+    code = main(["sweep", "su7-construction-zone", "--param", "speed_kph=60", "--param", "detect_range_m=40,150",
+                 "--param", "reaction_s=2.0", "--param", "aeb=0", "--out", str(out)])
+    assert code == 0
+    rows = list(csv.DictReader((out / "sweep.csv").open()))
+    assert [(r["result"], r["collision"]) for r in rows] == [("collision", "1"), ("stopped", "0")]
+    scn = sweep.apply(scenarios.load("su7-construction-zone"),
+                      {"speed_kph": 60.0, "detect_range_m": 40.0, "reaction_s": 2.0, "aeb": 0.0})
+    best = impact_speed_mps(60 / 3.6, 40.0, scn.driver, scn.hmi.latency_ms / 1000) * 3.6
+    assert best - 0.1 <= float(rows[0]["impact_speed_kph"]) < 60
+
+
+def test_a_run_that_never_reaches_an_outcome_is_reported_undecided(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(sweep, "duration_for_outcome", lambda scn: 1.0)
+    monkeypatch.setattr(sweep, "MAX_DURATION_S", 2.0)  # retried once, at 2 s: still closing in
+    out = tmp_path / "sw"
+    code = main(["sweep", "su7-construction-zone", "--param", "speed_kph=60,80", "--param", "aeb=0",
+                 "--out", str(out)])
+    assert code == 0
+    rows = list(csv.DictReader((out / "sweep.csv").open()))
+    assert [(r["result"], r["collision"]) for r in rows] == [("undecided", "0")] * 2
+    assert "2 undecided" in capsys.readouterr().out

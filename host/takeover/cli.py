@@ -265,8 +265,10 @@ def _cmd_sweep(args) -> int:
         where = ", ".join(f"{k} {v:g}" for k, v in others.items()) or "(all)"
         print(f"     {where}: " + (f"{lowest:g} {unit}" if lowest is not None else "none in the grid"))
     collisions = sum(p.collision for p in points)
-    print(f"   {collisions} of {len(points)} runs ended in a collision; wrote {out / 'sweep.csv'} and "
-          f"{out / 'sweep.png'}")
+    undecided = sum(p.result == "undecided" for p in points)
+    print(f"   {collisions} of {len(points)} runs ended in a collision"
+          + (f", {undecided} undecided (still closing in after {sweep.MAX_DURATION_S:g} s)" if undecided else "")
+          + f"; wrote {out / 'sweep.csv'} and {out / 'sweep.png'}")
     return 0
 
 
@@ -516,16 +518,9 @@ def _print_run(run: Run, quiet: bool) -> None:
         for a in run.after_end:
             print(f"   after the last frame: {a['level']} {a['cause']} ({_latency_cell({**a, 'origin': 'clock'})}), "
                   "not judged")
-    o = run.outcome
-    outcome = (f"collision at {o['impact_speed_kph']} km/h" if o.get("collision")
-               else f"no collision, closest gap {_fmt(o.get('min_gap_m'), ' m', digits=1)}")
     f = run.frames
     lat, flat, floor = run.latency_us, run.frame_latency_us, run.floor_us
-    if o.get("no_action_impact_kph"):
-        outcome += f" (without any reaction: {o['no_action_impact_kph']} km/h)"
-    if o.get("score_band"):
-        outcome += f"; score band {o['score_band']}"
-    print(f"   outcome: {outcome}; highest alert {run.max_level}")
+    print(f"   outcome: {run.outcome_text()}; highest alert {run.max_level}")
     print(f"   frames: sent {f.get('sent')}, processed {f.get('processed')}, dropped {f.get('dropped')}, "
           f"rejected {f.get('rejected')}" + _reasons(run))
     if run.faults:

@@ -33,7 +33,7 @@ from takeover import sweep
 from takeover.device import Device
 from takeover.errors import UsageError
 from takeover.plant import KPH, Plant, impact_speed_mps, stopping_distance_m
-from takeover.runner import STOPPED_HOLD_S, Pace, Run, run_scenario
+from takeover.runner import Pace, Run, duration_for_outcome, run_scenario
 from takeover.scenario import Expect, Scenario
 
 SCENARIO = "su7-construction-zone"
@@ -224,11 +224,7 @@ def demo_scenario(speed_kph: float | None = None, detect_range_m: float | None =
     scn.driver.reacts_to = "WARNING"
     target = scn.targets[0]
     target.range_m = max(target.range_m, target.detect_range_m + BARRIER_LEAD_M)
-    v = scn.ego.speed_kph * KPH
-    # Long enough to reach the barrier and brake to a stop, whatever the class chose.
-    d = scn.driver
-    scn.duration_s = max(scn.duration_s, target.range_m / v + d.reaction_distracted_s + d.reaction_s
-                         + d.brake_ramp_s + v / d.brake_mps2 + scn.hmi.latency_ms / 1000 + 2 * STOPPED_HOLD_S)
+    scn.duration_s = duration_for_outcome(scn)  # to the barrier and a stop, whatever the class chose
     return scn
 
 

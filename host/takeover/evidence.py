@@ -43,7 +43,7 @@ import numpy as np
 from tkfw.alerts import CAUSE_COLLISION, CAUSES, LEVELS, OUT_BRAKE
 from tkfw.settings import Settings
 
-from takeover.plant import Plant
+from takeover.plant import STOPPED_HOLD_S, Plant
 from takeover.scenario import Scenario, Target, parse
 
 KPH = 1 / 3.6
@@ -55,7 +55,6 @@ MAX_DRAWS = 500  # a generator that cannot find a drive in this many draws has a
 CRITICAL_MAX_IMPACT_S = 12.0  # no-action impact at most this late, so a 20 s drive ends in a stop or a hit
 # Only to size a critical drive's duration (the needed-warning search asks the plant itself):
 GIVE_UP_S = 120.0  # a warned driver not stopped this long after the warning never will
-STOPPED_HOLD_S = 1.0  # a run ends this long after the ego stops (docs/scenarios.md)
 
 KINDS = ("benign", "critical")
 TARGETS = (  # key, what the line says

@@ -38,6 +38,7 @@ from tkfw.alerts import CAUSES, CAUSE_COLLISION, LEVELS, OUT_BRAKE, OUT_MRM
 from takeover.scenario import Driver, Scenario, Target
 
 KPH = 1 / 3.6
+STOPPED_HOLD_S = 1.0  # a run ends this long after the ego has come to a stop (docs/scenarios.md)
 OVERLAP_M = 1.8  # |lateral| below which a target overlaps the ego's path (1.9 m wide cars)
 
 
@@ -267,6 +268,22 @@ class Plant:
     def gap_m(self) -> float | None:
         lead = self._lead()
         return None if lead is None else lead.body.x_m - self.ego.x_m
+
+    def result(self) -> str:
+        """How the drive has come out so far: 'collision'; 'stopped' (the ego at a standstill);
+        'clear' (nothing in the path ahead, or what is there keeps its distance and does not
+        brake); else 'undecided': the ego still closes on something in its path, so a run that
+        ends now says nothing about whether it would have stopped in time."""
+        if self.collided:
+            return "collision"
+        if self.ego.v_mps <= 0.0:
+            return "stopped"
+        lead = self._lead()
+        if lead is None:
+            return "clear"
+        if self.ego.v_mps > lead.body.v_mps + 1e-9 or (lead.accel < 0.0 and lead.body.v_mps > 0.0):
+            return "undecided"
+        return "clear"
 
     def ttc_s(self) -> float | None:
         """Ground-truth TTC (gap / closing speed) to the closest in-path target; None when none closes."""

@@ -86,16 +86,7 @@ def _pair_us(stats: dict) -> str:
 
 
 def outcome_text(run: Run) -> str:
-    o = run.outcome
-    if o.get("collision"):
-        text = f"collision at {_num(o.get('impact_speed_kph'), ' km/h', 1)}"
-    else:
-        text = f"no collision, closest gap {_num(o.get('min_gap_m'), ' m', 1)}"
-    if o.get("no_action_impact_kph"):
-        text += f" (without any reaction: {o['no_action_impact_kph']:.1f} km/h)"
-    if o.get("score_band"):
-        text += f"; score band {o['score_band']}"
-    return text
+    return run.outcome_text()
 
 
 def summary_lines(run: Run) -> list[str]:

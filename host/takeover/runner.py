@@ -36,11 +36,35 @@ from takeover.codec import Message
 from takeover.device import Device
 from takeover.errors import LinkError, UsageError
 from takeover.faults import Faults
-from takeover.plant import Plant, no_action_impact_mps, score_band
+from takeover.plant import KPH, OVERLAP_M, STOPPED_HOLD_S, Plant, no_action_impact_mps, score_band
 from takeover.scenario import Scenario
 
 DRIVER_ATTENTIVE = schema.DRIVER_HANDS_ON | schema.DRIVER_EYES_ON_ROAD | schema.DRIVER_ENGAGED
-STOPPED_HOLD_S = 1.0  # a run ends this long after the ego has come to a stop
+
+
+def duration_for_outcome(scenario: Scenario) -> float:
+    """A duration (s) long enough for the drive to reach an outcome, never shorter than the
+    scenario's own: the ego reaches the closest point it could hit an in-path target (at the
+    start's closing speed; behind a braking lead, where the lead stops), then the slowest
+    reaction the driver has and the alert's way to them, the brake ramp, a full stop and the
+    hold after it. An estimate: a run that still ends undecided says so (Plant.result)."""
+    v = scenario.ego.speed_kph * KPH
+    d = scenario.driver
+    reach = 0.0
+    for t in scenario.targets:
+        if t.ghost or t.overhead or (abs(t.lateral_m) >= OVERLAP_M and t.lane_change_at_s is None
+                                      and not t.lateral_speed_mps):
+            continue
+        v_t = t.speed_kph * KPH
+        if t.brake_mps2 and t.brake_at_s is not None:
+            stop_m = t.range_m + v_t * t.brake_at_s + v_t * v_t / (2 * t.brake_mps2)
+            reach = max(reach, stop_m / v if v > 0 else 0.0)
+        elif v > v_t:
+            reach = max(reach, t.range_m / (v - v_t))
+    needed = (reach + d.reaction_distracted_s + d.reaction_s + d.brake_ramp_s
+              + (v / d.brake_mps2 if d.brake_mps2 > 0 else 0.0) + scenario.hmi.latency_ms / 1000
+              + 2 * STOPPED_HOLD_S)
+    return max(scenario.duration_s, needed)
 
 
 def driver_flags(state: dict) -> int:
@@ -118,6 +142,26 @@ class Run:
     # run did: a stale-radar FAULT once the end-of-run exchanges outlast the stale limit, as on a
     # slow link): reported, not judged.
     after_end: list[dict] = field(default_factory=list)
+
+    def outcome_text(self) -> str:
+        """The outcome in words, as `run` prints it and the report shows it."""
+        o = self.outcome
+
+        def num(value, unit: str) -> str:
+            return "-" if value is None else f"{value:.1f}{unit}"
+
+        if o.get("collision"):
+            text = f"collision at {num(o.get('impact_speed_kph'), ' km/h')}"
+        elif o.get("result") == "undecided":
+            text = (f"undecided: the run ended while still closing in ({num(o.get('min_gap_m'), ' m')} "
+                    f"to go at {num(o.get('end_speed_kph'), ' km/h')}; a longer duration_s would tell)")
+        else:
+            text = f"no collision, closest gap {num(o.get('min_gap_m'), ' m')}"
+        if o.get("no_action_impact_kph"):
+            text += f" (without any reaction: {o['no_action_impact_kph']:.1f} km/h)"
+        if o.get("score_band"):
+            text += f"; score band {o['score_band']}"
+        return text
 
     def to_json(self) -> dict:
         driver = self.scenario.driver
@@ -440,7 +484,7 @@ def _finish(dev: Device, run: Run, col: _Collector, plant: Plant, start_pings: l
     run.latency_us = stats_us(col.alert_latency)
     run.frame_latency_us = stats_us(col.status_latency)
     run.frame_latency_samples_us = [round(ns / 1000, 1) for ns in col.status_latency]  # the report's histogram
-    run.outcome = {"collision": plant.collided,
+    run.outcome = {"result": plant.result(), "collision": plant.collided,
                    "impact_speed_kph": round(plant.impact_speed_mps * 3.6, 1) if plant.collided else 0.0,
                    "min_gap_m": None if plant.min_gap_m is None else round(max(plant.min_gap_m, 0.0), 2),
                    "ego_stopped": plant.stopped_t_s is not None,
@@ -484,6 +528,10 @@ def _judge(run: Run) -> None:
                             + (" before impact" if run.outcome["collision"] else ""))
     if expect.no_collision and run.outcome["collision"]:
         run.failures.append(f"collision at {run.outcome['impact_speed_kph']} km/h; expected none")
+    elif expect.no_collision and run.outcome.get("result") == "undecided":
+        # A run cut short while closing in has avoided nothing yet: no_collision is not shown.
+        run.failures.append(f"undecided: the run ended {run.outcome['min_gap_m']} m short while still "
+                            f"closing in; make duration_s longer to show no_collision")
     if expect.min_warning_ttc_s is not None:
         first = _first_at_or_above(run.alerts, "WARNING", cause="collision")
         if first is None:

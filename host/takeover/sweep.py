@@ -14,6 +14,11 @@ gives the same outcome at any pace, so a sweep is only as slow as the board). Pa
   aeb              1 to apply the firmware's brake request, 0 to leave it to the driver
 Values: a list `a,b,c` or a range `start:stop:step` (stop included).
 
+Every run is made long enough to reach an outcome (takeover.runner.duration_for_outcome, never
+shorter than the scenario's duration_s): a collision, a stop, or the path clear (the target left
+behind or drawing away). A run that still ends while closing in is run again twice as long, up to
+MAX_DURATION_S, and otherwise reported as undecided: never as a stop.
+
 Up to three parameters may take several values (the axes); more may be fixed to one value
 (e.g. aeb=0). Writes sweep.csv (one row per point) and sweep.png (impact speed: one panel per
 value of the third axis, if any), and prints, per value of the other parameters, the lowest detection
@@ -30,7 +35,7 @@ from pathlib import Path
 
 from takeover.device import Device
 from takeover.errors import UsageError
-from takeover.runner import Pace, run_scenario
+from takeover.runner import Pace, duration_for_outcome, run_scenario
 from takeover.scenario import Scenario
 
 PARAMS = {
@@ -43,6 +48,7 @@ PARAMS = {
     "aeb": ("brake request applied", "0/1"),
 }
 MAX_POINTS = 2000
+MAX_DURATION_S = 300.0  # an undecided run is retried twice as long up to this
 
 
 def apply(scenario: Scenario, values: dict[str, float]) -> Scenario:
@@ -98,6 +104,7 @@ def parse_param(text: str) -> tuple[str, list[float]]:
 @dataclass
 class Point:
     values: dict
+    result: str  # collision, stopped, clear or undecided (takeover.plant.Plant.result)
     collision: bool
     impact_speed_kph: float
     min_gap_m: float | None
@@ -114,31 +121,42 @@ def run_grid(dev: Device, scenario: Scenario, grid: dict[str, list[float]], prog
     points = []
     for k, combo in enumerate(combos):
         values = dict(zip(names, combo))
-        run = run_scenario(dev, apply(scenario, values), Pace(lockstep=True), measure_link=False)
+        run = run_to_outcome(dev, apply(scenario, values))
         first = next((a for a in run.alerts if a["cause"] == "collision"
                       and a["level"] in ("WARNING", "TAKEOVER", "EMERGENCY")), None)
         o = run.outcome
-        points.append(Point(values, o["collision"], o["impact_speed_kph"], o["min_gap_m"],
+        points.append(Point(values, o["result"], o["collision"], o["impact_speed_kph"], o["min_gap_m"],
                             None if first is None else first["ttc_s"], run.max_level, run.passed))
         if progress is not None:
             progress(k + 1, len(combos))
     return points
 
 
+def run_to_outcome(dev: Device, scn: Scenario):
+    """One grid point, long enough for an outcome: undecided runs are retried twice as long."""
+    scn.duration_s = duration_for_outcome(scn)
+    while True:
+        run = run_scenario(dev, scn, Pace(lockstep=True), measure_link=False)
+        if run.outcome["result"] != "undecided" or scn.duration_s >= MAX_DURATION_S:
+            return run
+        scn.duration_s = min(MAX_DURATION_S, scn.duration_s * 2)
+
+
 def write_csv(path: Path, points: list[Point]) -> None:
     names = list(points[0].values) if points else []
     with path.open("w", newline="") as f:
         out = csv.writer(f)
-        out.writerow(names + ["collision", "impact_speed_kph", "min_gap_m", "first_warning_ttc_s", "max_level",
+        out.writerow(names + ["result", "collision", "impact_speed_kph", "min_gap_m", "first_warning_ttc_s", "max_level",
                               "expectations_met"])
         for p in points:
-            out.writerow([p.values[n] for n in names] + [int(p.collision), p.impact_speed_kph, p.min_gap_m,
+            out.writerow([p.values[n] for n in names] + [p.result, int(p.collision), p.impact_speed_kph, p.min_gap_m,
                                                          p.first_warning_ttc_s, p.max_level, int(p.passed)])
 
 
 def thresholds(points: list[Point], along: str) -> list[tuple[dict, float | None]]:
     """For each combination of the other parameters: the smallest value of `along` from which
-    every larger value in the grid avoids the impact (None if even the largest does not)."""
+    every larger value in the grid avoids the impact (None if even the largest does not). An
+    undecided run avoids nothing."""
     others = [n for n in points[0].values if n != along and len({p.values[n] for p in points}) > 1]
     groups: dict[tuple, list[Point]] = {}
     for p in points:
@@ -148,11 +166,14 @@ def thresholds(points: list[Point], along: str) -> list[tuple[dict, float | None
         group.sort(key=lambda p: p.values[along])
         lowest = None
         for p in reversed(group):
-            if p.collision:
+            if p.result not in ("stopped", "clear"):
                 break
             lowest = p.values[along]
         out.append((dict(zip(others, key)), lowest))
     return out
+
+
+CELL_LABELS = {"stopped": "stop", "clear": "clear", "undecided": "?"}  # a collision shows its impact speed
 
 
 def heatmap(path: Path, points: list[Point], title: str) -> None:
@@ -173,17 +194,21 @@ def heatmap(path: Path, points: list[Point], title: str) -> None:
     fig, axes = plt.subplots(1, len(facets), figsize=(4.2 * len(facets) + 1.2, 4.2), squeeze=False,
                              constrained_layout=True)
     for ax, fv in zip(axes[0], facets):
-        grid = np.full((len(ys), len(xs)), np.nan)
+        grid = np.full((len(ys), len(xs)), np.nan)  # undecided cells stay blank (grey)
+        labels = {}
         for p in points:
             if facet and p.values[facet] != fv:
                 continue
-            grid[ys.index(p.values[y_name]) if y_name else 0, xs.index(p.values[x_name])] = p.impact_speed_kph
+            cell = (ys.index(p.values[y_name]) if y_name else 0, xs.index(p.values[x_name]))
+            labels[cell] = CELL_LABELS.get(p.result) or f"{p.impact_speed_kph:.0f}"
+            if p.result != "undecided":
+                grid[cell] = p.impact_speed_kph
+        ax.set_facecolor("0.8")
         image = ax.imshow(grid, origin="lower", aspect="auto", cmap="RdYlGn_r", vmin=0, vmax=vmax,
                           extent=(-0.5, len(xs) - 0.5, -0.5, len(ys) - 0.5))
-        for (i, j), v in np.ndenumerate(grid):
-            if not np.isnan(v):
-                ax.text(j, i, "stop" if v == 0 else f"{v:.0f}", ha="center", va="center", fontsize=7,
-                        color="white" if v == 0 else "black")
+        for (i, j), text in labels.items():
+            ax.text(j, i, text, ha="center", va="center", fontsize=7,
+                    color="white" if text in ("stop", "clear") else "black")
         ax.set_xticks(range(len(xs)), [f"{x:g}" for x in xs], fontsize=8)
         ax.set_xlabel(f"{PARAMS[x_name][0]} ({PARAMS[x_name][1]})")
         if y_name:
@@ -193,7 +218,10 @@ def heatmap(path: Path, points: list[Point], title: str) -> None:
             ax.set_yticks([])
         if facet:
             ax.set_title(f"{PARAMS[facet][0]} {fv:g} {PARAMS[facet][1]}", fontsize=10)
-    fig.colorbar(image, ax=axes[0].tolist(), label="relative impact speed (km/h); 'stop' = no impact")
-    fig.suptitle(title, fontsize=11)
+    fig.colorbar(image, ax=axes[0].tolist(), label="relative impact speed (km/h)")
+    legend = "'stop': stopped short, 'clear': nothing left in the path"
+    if any(p.result == "undecided" for p in points):
+        legend += ", '?': undecided (still closing in at the end)"
+    fig.suptitle(f"{title}\n{legend}", fontsize=10)
     fig.savefig(path, dpi=110)
     plt.close(fig)
