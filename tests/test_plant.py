@@ -217,3 +217,16 @@ def test_a_drive_cut_short_while_closing_in_is_undecided_not_a_stop():
     assert _result_after(faster, 2.0) == "clear"  # it draws away
     faster.targets[0].brake_at_s, faster.targets[0].brake_mps2 = 1.0, 3.0
     assert _result_after(faster, 2.0) == "undecided"  # it brakes: the ego may yet close in
+
+
+def test_no_speed_passes_through_a_target_within_one_step():
+    # 9000 km/h is 31 m per 12.5 ms step: the barrier goes from ahead to far behind in one step.
+    # The loader refuses such a speed; the plant must not depend on that.
+    scn = _far_barrier("r157")
+    scn.ego.speed_kph = 9000.0
+    scn.targets[0].range_m = 25.0
+    plant = Plant(scn)
+    plant.step(0.05)
+    assert plant.collided and plant.result() == "collision"
+    assert plant.collision_t_s == pytest.approx(25.0 / (9000 / 3.6), abs=1e-6)
+    assert plant.impact_speed_mps == pytest.approx(9000 / 3.6)

@@ -91,7 +91,7 @@ STATE = "[driver]\n[[driver.state]]\n"
     (MINIMAL + "[driver]\nenaged = false\n", ["enaged", "[driver]", "did you mean 'engaged'"]),
     (MINIMAL + "[driver]\ndriver_hz = 0.5\n", ["driver_hz", "1..100", "0.5"]),
     (MINIMAL + "[driver]\ndriver_hz = 101\n", ["driver_hz", "1..100", "101"]),
-    (MINIMAL + "[driver]\nreaction_distracted_s = -1\n", ["reaction_distracted_s", ">= 0"]),
+    (MINIMAL + "[driver]\nreaction_distracted_s = -1\n", ["reaction_distracted_s", "0..10 s", "-1"]),
     (MINIMAL + "[driver]\nengaged = 1\n", ["engaged", "bool"]),
     (MINIMAL + STATE + "t_s = 1\neyes_of_road = false\n",
      ["eyes_of_road", "[[driver.state]] 1", "did you mean 'eyes_on_road'"]),
@@ -119,6 +119,34 @@ def test_a_mistake_in_a_scenario_file_is_named(text, words):
     assert message.startswith("t.toml: ")
     for word in words:
         assert word in message
+
+
+@pytest.mark.parametrize("text, words", [
+    (MINIMAL.replace("speed_kph = 50", "speed_kph = -90"), ["[ego] speed_kph", "0..250 km/h", "-90"]),
+    (MINIMAL.replace("speed_kph = 50", "speed_kph = 9000"), ["[ego] speed_kph", "0..250 km/h", "9000"]),
+    (MINIMAL.replace("speed_kph = 50", "speed_kph = nan"), ["[ego] speed_kph", "nan"]),
+    (MINIMAL + "detect_range_m = -80\n", ["[[target]] 1 detect_range_m", "1..1000 m", "-80"]),
+    (MINIMAL.replace("range_m = 40", "range_m = -5"), ["[[target]] 1 range_m", "> 0 m", "ego's lane", "-5"]),
+    (MINIMAL.replace("range_m = 40", "range_m = 1e6"), ["[[target]] 1 range_m", "-500..2000 m"]),
+    (MINIMAL + "speed_kph = 400\n", ["[[target]] 1 speed_kph", "-250..250 km/h"]),
+    (MINIMAL + "vanish_s = 0\n", ["vanish_s", "after appear_s"]),
+    (MINIMAL + "[driver]\nbrake_mps2 = 30\n", ["[driver] brake_mps2", "0.5..12 m/s^2", "30"]),
+    (MINIMAL + "[aeb]\ndelay_s = -0.1\n", ["[aeb] delay_s", "0..2 s"]),
+    (MINIMAL + "[radar]\nrate_noise_mps = -1\n", ["[radar] rate_noise_mps", "0..10 m/s"]),
+    (MINIMAL.replace("duration_s = 5", "duration_s = 0"), ["duration_s", "0.1..3600 s"]),
+])
+def test_a_value_outside_its_physical_range_is_refused_with_the_range_and_unit(text, words):
+    with pytest.raises(UsageError) as err:
+        scenarios.parse(text, "t.toml")
+    message = str(err.value)
+    assert message.startswith("t.toml: ") and "\n" not in message
+    for word in words:
+        assert word in message
+
+
+def test_a_car_beside_or_behind_may_start_at_a_negative_range():
+    scn = scenarios.parse(MINIMAL.replace("range_m = 40", "range_m = -20\nlateral_m = 3.5"), "t.toml")
+    assert scn.targets[0].range_m == -20
 
 
 def test_unknown_scenario_name_suggests_the_close_one():

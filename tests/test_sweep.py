@@ -103,3 +103,13 @@ def test_a_run_that_never_reaches_an_outcome_is_reported_undecided(tmp_path, mon
     rows = list(csv.DictReader((out / "sweep.csv").open()))
     assert [(r["result"], r["collision"]) for r in rows] == [("undecided", "0")] * 2
     assert "2 undecided" in capsys.readouterr().out
+
+
+def test_a_grid_point_out_of_physical_range_is_one_line_before_anything_runs(tmp_path, capsys):
+    out = tmp_path / "sw"
+    code = main(["sweep", "su7-construction-zone", "--param", "speed_kph=100,300", "--param", "aeb=0",
+                 "--out", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert "speed_kph=300" in err[0] and "0..250 km/h" in err[0]
+    assert not out.exists()  # refused before the folder or the board

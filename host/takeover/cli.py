@@ -243,14 +243,12 @@ def _cmd_sweep(args) -> int:
         raise UsageError("--param: each parameter once")
     if not 1 <= sum(len(v) > 1 for v in grid.values()) <= 3:
         raise UsageError("--param: 1 to 3 parameters with more than one value (others may be fixed: aeb=0)")
+    n = len(sweep.plan(scn, grid))  # every point checked before the board is opened
     out = Path(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"--out {out}: cannot create it ({exc.strerror})") from None
-    n = 1
-    for values in grid.values():
-        n *= len(values)
     print(f"== sweep {scn.name}: {n} runs over {', '.join(f'{k} ({len(v)})' for k, v in grid.items())}")
     with Device(args.port, board=args.board) as dev, Progress(1) as progress:
         progress.start(scn.name)

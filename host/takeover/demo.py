@@ -225,6 +225,7 @@ def demo_scenario(speed_kph: float | None = None, detect_range_m: float | None =
     target = scn.targets[0]
     target.range_m = max(target.range_m, target.detect_range_m + BARRIER_LEAD_M)
     scn.duration_s = duration_for_outcome(scn)  # to the barrier and a stop, whatever the class chose
+    scenarios.check_ranges(scn)
     return scn
 
 

@@ -86,6 +86,17 @@ def builtin_scenarios() -> str:
     return "\n".join(rows)
 
 
+def physical_ranges() -> str:
+    """Every range the scenario loader enforces (takeover.scenario.RANGES)."""
+    tables = {"top": "top level", "ego": "[ego]", "road": "[road]", "target": "[[target]]", "driver": "[driver]",
+              "aeb": "[aeb]", "radar": "[radar]", "hmi": "[hmi]"}
+    rows = ["| table | key | allowed |", "|---|---|---|"]
+    for table, keys in scenarios.RANGES.items():
+        for key, (lo, hi, unit) in keys.items():
+            rows.append(f"| {tables[table]} | `{key}` | {lo:g} .. {hi:g} {unit} |")
+    return "\n".join(rows)
+
+
 def dm_timeline() -> str:
     """When each driver-monitor alert comes for a driver who never responds, from the settings."""
     st = settings.Settings()
@@ -114,7 +125,7 @@ def dm_timeline() -> str:
 
 SECTIONS = {
     "protocol.md": {"messages": protocol_messages, "settings": settings_table, "alerts": alert_table},
-    "scenarios.md": {"builtins": builtin_scenarios},
+    "scenarios.md": {"builtins": builtin_scenarios, "ranges": physical_ranges},
     "driver-monitor.md": {"timeline": dm_timeline, "alerts": alert_table},
 }
 

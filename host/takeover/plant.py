@@ -35,11 +35,10 @@ from dataclasses import dataclass
 
 from tkfw.alerts import CAUSES, CAUSE_COLLISION, LEVELS, OUT_BRAKE, OUT_MRM
 
-from takeover.scenario import Driver, Scenario, Target
+from takeover.scenario import OVERLAP_M, Driver, Scenario, Target
 
 KPH = 1 / 3.6
 STOPPED_HOLD_S = 1.0  # a run ends this long after the ego has come to a stop (docs/scenarios.md)
-OVERLAP_M = 1.8  # |lateral| below which a target overlaps the ego's path (1.9 m wide cars)
 
 
 def advance(x_m: float, v_mps: float, accel: float, h: float) -> tuple[float, float]:
@@ -221,6 +220,13 @@ class Plant:
 
     def _check_gap(self, before, ego_accel: float, h: float) -> None:
         lead = self._lead()
+        if before is not None and lead is not before[0]:
+            # The lead before the step, still in the lane, now more than the overlap window behind
+            # the ego: it was passed through within the step, at a speed no step size can catch
+            # by looking ahead only. Its gap closed in this step like any other.
+            prev = before[0]
+            if abs(prev.body.lateral_m) < OVERLAP_M and prev.body.x_m - self.ego.x_m <= 0:
+                lead = prev
         if lead is None:
             return
         gap = lead.body.x_m - self.ego.x_m

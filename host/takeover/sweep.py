@@ -36,7 +36,7 @@ from pathlib import Path
 from takeover.device import Device
 from takeover.errors import UsageError
 from takeover.runner import Pace, duration_for_outcome, run_scenario
-from takeover.scenario import Scenario
+from takeover.scenario import Scenario, check_ranges
 
 PARAMS = {
     "speed_kph": ("ego speed", "km/h"),
@@ -113,22 +113,34 @@ class Point:
     passed: bool
 
 
-def run_grid(dev: Device, scenario: Scenario, grid: dict[str, list[float]], progress=None) -> list[Point]:
+def plan(scenario: Scenario, grid: dict[str, list[float]]) -> list[tuple[dict, Scenario]]:
+    """(values, scenario) of every grid point, each checked against the physical ranges first:
+    a value out of range is one line before anything runs, not a failure half-way through."""
     names = list(grid)
     combos = list(itertools.product(*(grid[n] for n in names)))
     if len(combos) > MAX_POINTS:
         raise UsageError(f"{len(combos)} grid points; at most {MAX_POINTS} per sweep")
-    points = []
-    for k, combo in enumerate(combos):
+    out = []
+    for combo in combos:
         values = dict(zip(names, combo))
-        run = run_to_outcome(dev, apply(scenario, values))
+        scn = apply(scenario, values)
+        check_ranges(scn, "--param " + ", ".join(f"{n}={v:g}" for n, v in values.items()))
+        out.append((values, scn))
+    return out
+
+
+def run_grid(dev: Device, scenario: Scenario, grid: dict[str, list[float]], progress=None) -> list[Point]:
+    grid_points = plan(scenario, grid)
+    points = []
+    for k, (values, scn) in enumerate(grid_points):
+        run = run_to_outcome(dev, scn)
         first = next((a for a in run.alerts if a["cause"] == "collision"
                       and a["level"] in ("WARNING", "TAKEOVER", "EMERGENCY")), None)
         o = run.outcome
         points.append(Point(values, o["result"], o["collision"], o["impact_speed_kph"], o["min_gap_m"],
                             None if first is None else first["ttc_s"], run.max_level, run.passed))
         if progress is not None:
-            progress(k + 1, len(combos))
+            progress(k + 1, len(grid_points))
     return points
 
 
