@@ -434,24 +434,27 @@ class Threat:
                         raw = -_A_MAX_MM_S2
                     accel = before + (raw - before) // ACCEL_LAG
                     # The fast estimate: over two frames when the track was in the frame before
-                    # the last too (the table before the last; see the braking-lead rule).
-                    fast = raw // 2  # one frame of history: the frame before counts as unchanged
-                    dt_old = self._dt_ms
-                    if dt_old:
-                        old = self._prev
-                        o_stamp = old.stamp
-                        o_ids = old.ids
-                        o_gen = (gen - 1) & _T_MASK
-                        q = tid & _SLOT_MASK
-                        while o_stamp[q] == o_gen:
-                            if o_ids[q] == tid:
-                                fast = (closing + old.rate[q]) * 1000 // (dt + dt_old)  # 2e8 at most
-                                if fast > _A_MAX_MM_S2:
-                                    fast = _A_MAX_MM_S2
-                                elif fast < -_A_MAX_MM_S2:
-                                    fast = -_A_MAX_MM_S2
-                                break
-                            q = (q + 1) & _SLOT_MASK
+                    # the last too (the table before the last; see the braking-lead rule). The
+                    # rule reads it only while the low-passed estimate is up, so only then is it
+                    # worked out: a steady track pays nothing for it.
+                    if accel >= _A_LEAD_SLOW_MIN_MM_S2:
+                        fast = raw // 2  # one frame of history: the frame before counts as unchanged
+                        dt_old = self._dt_ms
+                        if dt_old:
+                            old = self._prev
+                            o_stamp = old.stamp
+                            o_ids = old.ids
+                            o_gen = (gen - 1) & _T_MASK
+                            q = tid & _SLOT_MASK
+                            while o_stamp[q] == o_gen:
+                                if o_ids[q] == tid:
+                                    fast = (closing + old.rate[q]) * 1000 // (dt + dt_old)  # 2e8 at most
+                                    if fast > _A_MAX_MM_S2:
+                                        fast = _A_MAX_MM_S2
+                                    elif fast < -_A_MAX_MM_S2:
+                                        fast = -_A_MAX_MM_S2
+                                    break
+                                q = (q + 1) & _SLOT_MASK
                     hits = tracks.hits[p]
                     # A track whose range moved other than its closing speed says is not one
                     # object (a multipath ghost, two reflections swapping ids): its count restarts.
@@ -599,7 +602,7 @@ class Threat:
                         # last is read here only, so a frame with no second in-path target
                         # pays nothing for it.
                         fast = 0
-                        if found >= 0:
+                        if found >= 0 and accel >= _A_LEAD_SLOW_MIN_MM_S2:  # as in decide()
                             fast = raw // 2
                             if dt_old:
                                 o_gen = (prev_gen - 1) & _T_MASK  # found: prev_gen is the last frame's
