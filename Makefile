@@ -17,7 +17,9 @@ $(PY_STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "takeover needs Python 3.11 or newer, found " + sys.version.split()[0])'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	@# setuptools warns on every editable install whose package-dir is remapped (host/takeover,
+	@# firmware/tkfw) that a same-named folder in the working directory could shadow it; there is none.
+	PYTHONWARNINGS="ignore:Editable installation" $(PY) -m pip install --quiet -e '.[test]'
 	@touch $@
 
 $(NODE_STAMP): package.json package-lock.json

@@ -132,7 +132,8 @@ def test_flashing_a_pico_board_file_onto_the_sim_is_refused_in_one_line(capsys):
     code, out, err = _flash(capsys, "--port", "sim", "--board", "pico")
     assert code == 2
     lines = err.strip().splitlines()
-    assert len(lines) == 1 and "JS with Emscripten" in lines[0] and "pico" in lines[0] and "use --board sim" in lines[0]
+    assert len(lines) == 1 and "--board pico (RP2040)" in lines[0] and "simulated board" in lines[0]
+    assert "leave --board out" in lines[0] and "--port pico-emu" in lines[0]
 
 
 @pytest.mark.real_board

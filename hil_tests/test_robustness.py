@@ -169,3 +169,14 @@ def test_a_pulled_cable_ends_the_run_with_one_line_and_a_partial_report(tmp_path
     (run,) = doc["scenarios"]
     assert run["passed"] is False and any("cut short" in f for f in run["failures"])
     assert run["faults"]["unplug_at_s"] == 1.0
+
+
+def test_a_pulled_cable_still_prints_the_alerts_that_came_before_it():
+    proc = subprocess.run([sys.executable, "-m", "takeover.cli", "run", "su7-construction-zone", "--speed", "4",
+                           "--unplug-at", "3.0"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    table = [line.split() for line in proc.stdout.splitlines()]
+    # the barrier is seen at 2.25 s and confirmed at 2.30 s, before the cable goes at 3 s
+    assert ["2.25", "NOTICE", "collision"] in [row[:3] for row in table]
+    assert ["2.30", "WARNING", "collision"] in [row[:3] for row in table]
+    assert "cut short after the frame at 2.95 s" in proc.stdout

@@ -1,6 +1,6 @@
 """`takeover demo`: the SU7 crash with a 2 s warning, then this firmware, headless on the sim board.
 
-Expected numbers come from the physics of the scenario (domain.md's reference driver), not from
+Expected numbers come from the physics of the scenario (UN R157's reference driver), not from
 a previous run: the baseline's impact speed is what a driver who brakes `reaction_s` after a
 warning at TTC 2 s reaches the barrier at (UN R157's reference driver)."""
 
@@ -115,7 +115,7 @@ def test_the_dashboard_follows_both_runs_as_they_happen():
     (["--speed-kph", "0"], ["--speed-kph 0", "10 .. 200 km/h"]),
     (["--detect-range-m", "1000"], ["--detect-range-m 1000"]),
     (["--reaction-s", "-1"], ["--reaction-s -1"]),
-    (["--speed", "0"], ["--speed must be positive"]),
+    (["--speed", "0"], ["--speed", "above 0"]),
 ])
 def test_a_demo_value_out_of_range_is_one_line_and_exit_2(args, words, capsys, tmp_path):
     assert main(["demo", "--no-live", "--out", str(tmp_path), *args]) == 2

@@ -108,6 +108,13 @@ def test_ports_with_none_attached_says_where_a_bootsel_pico_is(monkeypatch, caps
     assert "BOOTSEL" in capsys.readouterr().out
 
 
+def test_ports_with_only_the_machines_own_uarts_says_no_board_is_plugged_in(monkeypatch, capsys):
+    monkeypatch.setattr(serial.tools.list_ports, "comports", lambda: [_port("/dev/ttyS0")])
+    assert cli.main(["ports"]) == 0
+    out = capsys.readouterr().out
+    assert "no USB serial port" in out and "/dev/ttyACM0" in out and "--port sim" in out
+
+
 def test_flash_an_unknown_board_is_one_line(capsys):
     line = _one_error_line(capsys, ["flash", "--port", "sim", "--board", "pico3"])
     assert "unknown board 'pico3'" in line and "pico, pico2, pico_w, sim" in line

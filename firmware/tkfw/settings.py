@@ -15,7 +15,8 @@ Each row: (name, default, unit, lo, hi, safety, why).
   higher deceleration threshold). DO NOT WEAKEN either: the bound is the regulation's or the
   physics' limit, and config-set refuses to cross it (CONFIG_BELOW_FLOOR / CONFIG_ABOVE_CEILING).
 
-Figures: ../shared/reference/domain.md (SU7 reconstruction, NHTSA FCW, UN R152/R157).
+Figures: the SU7 crash (Xiaomi's published timeline, 2025), the NHTSA FCW test (alert at TTC 2.1 s
+or more), UN R152 (AEBS) and UN R157 (ALKS: reference driver, minimal-risk manoeuvre).
 """
 
 # Unit suffix -> (scale to the device integer, device suffix)

@@ -5,8 +5,8 @@ real with --port: its LED, buzzer and haptic motor follow the firmware), with th
 driver, who sees a collision WARNING the HMI latency after it leaves the board and brakes
 `reaction_s` later, building up over `brake_ramp_s` to `brake_mps2` (UN R157's reference driver):
 
-1. baseline, a host-side stand-in for the car as reported (domain.md: "obstacle ahead" about 2 s
-   before impact). The firmware cannot be set that late (its safety floors refuse it), so the
+1. baseline, a host-side stand-in for the car as reported (Xiaomi's timeline: "obstacle ahead"
+   about 2 s before impact). The firmware cannot be set that late (its safety floors refuse it), so the
    host raises the WARNING itself when the ground-truth TTC first reaches BASELINE_WARN_TTC_S, and
    not before the radar could see the barrier. The board still gets every frame, but its alerts
    and brake requests reach neither the driver nor the car (BaselinePlant);
@@ -37,7 +37,7 @@ from takeover.runner import Pace, Run, duration_for_outcome, run_scenario
 from takeover.scenario import Expect, Scenario
 
 SCENARIO = "su7-construction-zone"
-BASELINE_WARN_TTC_S = 2.0  # SU7, 29 March 2025: "obstacle ahead" about 2 s before impact (domain.md)
+BASELINE_WARN_TTC_S = 2.0  # SU7, 29 March 2025: "obstacle ahead" about 2 s before impact (Xiaomi's timeline)
 BARRIER_LEAD_M = 20.0  # the barrier starts at least this far beyond the detection range
 PNG, GIF, JSON = "demo-su7.png", "demo-su7.gif", "demo.json"
 LIMITS = {"speed_kph": (10.0, 200.0, "km/h"), "detect_range_m": (10.0, 300.0, "m"), "reaction_s": (0.0, 5.0, "s")}
@@ -230,9 +230,9 @@ def demo_scenario(speed_kph: float | None = None, detect_range_m: float | None =
 
 
 def physics(scn: Scenario) -> dict:
-    """The textbook numbers for this driver (domain.md): stopping distance from the alert leaving
-    the board, the impact speed after a warning at the baseline's TTC, and the TTC at which the
-    radar first sees the barrier."""
+    """The textbook numbers for this driver (UN R157's reference driver by default): stopping
+    distance from the alert leaving the board, the impact speed after a warning at the baseline's
+    TTC, and the TTC at which the radar first sees the barrier."""
     v, d = scn.ego.speed_kph * KPH, scn.driver
     hmi_s = scn.hmi.latency_ms / 1000
     need_m = stopping_distance_m(v, d, hmi_s)
@@ -488,8 +488,6 @@ def summary_lines(scn: Scenario, results: list[DemoRun], phys: dict) -> list[str
 def main(args) -> int:
     """The `takeover demo` command (takeover.cli parses the arguments)."""
     scn = demo_scenario(args.speed_kph, args.detect_range_m, args.reaction_s, aeb=not args.no_aeb)
-    if args.speed is not None and args.speed <= 0:
-        raise UsageError(f"--speed must be positive, got {args.speed}")
     if args.gif_fps <= 0 or args.gif_fps > 30:
         raise UsageError(f"--gif-fps {args.gif_fps:g}: expected 1 .. 30")
     out = Path(args.out)

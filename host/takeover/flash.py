@@ -555,6 +555,7 @@ def ports(log=print) -> int:
     if not found:
         log("no serial ports. A Pico in BOOTSEL mode is a drive (RPI-RP2), not a port: install MicroPython "
             "on it first (README, \"Flash a real Pico\")")
+        log("no hardware needed: --port sim (a simulated board) or --port pico-emu (an emulated Pico)")
         return 0
     rows = [(p.device, *describe_port(p)) for p in found]
     width = max(len(r[0]) for r in rows)
@@ -564,4 +565,10 @@ def ports(log=print) -> int:
     picos = [r[0] for r in rows if r[2].endswith("MicroPython")]
     if picos:
         log(f"flash one with: takeover flash --port {picos[0]} --board pico   (or pico_w, pico2)")
+        return 0
+    if all(p.vid is None for p in found):
+        # Only the machine's own UARTs (/dev/ttyS0 and the like): no board is plugged in.
+        log("no USB serial port: no board is plugged in (a Pico running MicroPython shows up as /dev/ttyACM0 "
+            "on Linux, /dev/cu.usbmodem* on macOS, COMn on Windows; in BOOTSEL mode it is a drive, not a port)")
+    log("no hardware needed: --port sim (a simulated board) or --port pico-emu (an emulated Pico)")
     return 0

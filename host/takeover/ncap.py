@@ -3,7 +3,7 @@
     python -m takeover.ncap            # (re)write takeover/scenarios/euroncap-*.toml
     python -m takeover.ncap --check    # exit 1 if a file differs from the grid (the suite runs this)
 
-Grid (Euro NCAP AEB C2C test protocol v3.0.x, see ../shared/reference/domain.md):
+Grid (Euro NCAP AEB Car-to-Car test protocol v3.0.x):
 - CCRs: ego 10..50 km/h in 5 km/h steps towards a stationary car;
 - CCRm: ego 30..80 km/h in 5 km/h steps behind a car at 20 km/h;
 - CCRb: both at 50 km/h, 12 m or 40 m apart, the lead brakes at 2 or 6 m/s^2.

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from takeover.errors import LinkError
+from takeover.errors import LinkError, UsageError
 from takeover.nodeboard import NodeBoard
 
 PICO_EMU = "pico-emu"
@@ -41,6 +41,15 @@ def _sim(rest: str, board: str, blank: bool, log) -> Opened:
 
     if rest:
         raise LinkError(f"sim:{rest}: the simulated board takes no name (each command starts its own)")
+    if board and board != "sim":
+        from takeover.flash import load_board
+
+        described = load_board(board)  # an unknown name is its own one-line error
+        if described.port != "webassembly":
+            # The VM has no machine module: a hardware board's file would fail at its first pin.
+            raise UsageError(f"--board {board} ({described.chip}) needs the chip's pins, which the simulated "
+                             f"board (the MicroPython VM) does not have: leave --board out for the simulated "
+                             f"board, use --port pico-emu for an emulated Pico, or --port DEVICE for a real {board}")
     sim = SimBoard(board or "sim", blank=blank)
     return Opened(sim.start(), sim)
 
