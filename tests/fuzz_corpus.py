@@ -52,7 +52,8 @@ UNKNOWN_TYPES = tuple(t for t in range(256) if t not in HOST_TYPES and t not in 
 MIN_PAYLOAD = {t: schema.PAYLOAD_HEADER_LEN + schema.body_len(t) for t in HOST_TYPES}
 # Radar dominates real traffic; INFO_REQ starts a new session (counters reset), so it stays rare.
 TYPE_WEIGHTS = {schema.T_RADAR: 40, schema.T_DRIVER: 15, schema.T_PING: 8, schema.T_CONFIG_GET: 6,
-                schema.T_CONFIG_SET: 8, schema.T_INFO_REQ: 1, schema.T_STATUS_REQ: 10, schema.T_ECHO: 8}
+                schema.T_CONFIG_SET: 8, schema.T_INFO_REQ: 1, schema.T_STATUS_REQ: 10, schema.T_ECHO: 8,
+                schema.T_END_DRIVE: 2}
 RADAR_PERIOD_MS = 50
 T_MASK = (1 << 30) - 1
 

@@ -49,6 +49,7 @@ FIELDS = {
                                                 "value": st.one_of(i32, st.integers(0, 200_000))}),
     schema.T_INFO_REQ: st.just({}),
     schema.T_STATUS_REQ: st.just({}),
+    schema.T_END_DRIVE: st.just({}),
     schema.T_ECHO: st.fixed_dictionaries({"tail": st.binary(max_size=64)}),
 }
 # What happens to a frame on its way: the first four leave it CRC-valid (planted), the rest not.

@@ -14,7 +14,8 @@ from tkfw import schema, wire
 
 HDR = schema.HEADER_LEN  # the payload starts at buffer byte 4
 DEVICE_TYPES = {"hello", "alert", "status", "pong", "config"}
-HOST_TYPES = {"radar", "driver", "ping", "config_get", "config_set", "info_req", "status_req", "echo", "hang", "lock_heap"}
+HOST_TYPES = {"radar", "driver", "ping", "config_get", "config_set", "info_req", "status_req", "echo", "hang", "lock_heap",
+              "end_drive"}
 
 
 # -- helpers -------------------------------------------------------------------------------------

@@ -17,7 +17,9 @@ brake to a stop at <= 4 m/s^2 with the hazard lights (UN R157 minimal-risk manoe
 
 Priority = 10 x level + a rank per cause, so a higher level always wins and, at the same level,
 collision > fault > drowsy > eyes_off > vats > hands_off > lockout. A fault (radar frames stopped:
-tkfw.app) asks for TAKEOVER with the collision TAKEOVER's outputs.
+tkfw.app) asks for TAKEOVER with the collision TAKEOVER's outputs; once no input at all has come
+for host_lost_s after it (the host is gone, not the radar), only NOTICE: a short amber flash every
+2 s, silent.
 
 A collision cue is never hidden: while a collision alert and a driver-monitor alert are both in
 force, the winner keeps its level and cause, but the outputs combine both (combined()): the
@@ -91,6 +93,7 @@ TABLE = (
     (TAKEOVER, CAUSE_HANDS_OFF, 31, 2, 125, 125, 1500, 150, 150, 300, 300, 0, 1000, 0),
     (EMERGENCY, CAUSE_HANDS_OFF, 41, 2, 0, 0, 1500, 500, 500, 1000, 0, BRAKE_MRM, 1000, 0),
     (NOTICE, CAUSE_LOCKOUT, 10, 1, 250, 1750, 0, 0, 0, 0, 0, 0, 1000, 0),
+    (NOTICE, CAUSE_FAULT, 15, 1, 100, 1900, 0, 0, 0, 0, 0, 0, 1000, 0),
     (TAKEOVER, CAUSE_FAULT, 35, 2, 125, 125, 2500, 100, 100, 200, 200, 0, 1000, 0),
 )
 
@@ -103,7 +106,7 @@ CAUSE_LEVELS = (
     (WARNING,),  # vats
     (WARNING, TAKEOVER, EMERGENCY),  # drowsy: microsleep, sleep, unresponsive
     (NOTICE,),  # lockout
-    (TAKEOVER,),  # fault: the system cannot see; the driver must take over
+    (NOTICE, TAKEOVER),  # fault: the system cannot see (TAKEOVER); its host is gone (NOTICE)
 )
 
 

@@ -121,6 +121,7 @@ class Firmware:
         self.dm = DriverMonitor()
         self.threat = Threat()
         self.arbiter = alerts.Arbiter()
+        self.rx_any_ticks = io.ticks_us()  # when input last came, of any kind
         self.new_drive()
         self.faults = 0
         self.tx_dropped = 0
@@ -156,6 +157,7 @@ class Firmware:
         if count <= 0:
             return
         rx_ticks = self.ticks_us()
+        self.rx_any_ticks = rx_ticks  # any input at all: the host is still there (check_inputs)
         msg_type = dec.received(count)
         while msg_type:
             self._handle(msg_type, rx_ticks)
@@ -197,6 +199,11 @@ class Firmware:
             dec.processed += 1
             dec.consume()
             self._hang(words[_W_HANG_MS])
+            return
+        elif msg_type == schema.T_END_DRIVE:
+            dec.processed += 1
+            dec.consume()
+            self.end_drive(seq, self.radar_t_ms, rx_ticks, _ORIGIN_FRAME)
             return
         elif msg_type == schema.T_INFO_REQ:
             self.unlock_heap()  # a new session ends a heap lock
@@ -296,6 +303,17 @@ class Firmware:
         self._send_status(seq, rx_ticks)
         dec.consume()
 
+    def end_drive(self, seq, t_ms, rx_ticks, origin, fault_level=_NONE):
+        """The drive is over (END_DRIVE from the host, or the host gone): forget it, show
+        fault_level for the FAULT cause (NONE: outputs off) and say so in an ALERT."""
+        self.new_drive()
+        arbiter = self.arbiter
+        if fault_level != _NONE:
+            arbiter.request(_CAUSE_FAULT, fault_level, t_ms, 0)
+            arbiter.decide()
+        self.io.show(arbiter.row)
+        self._send_alert(seq, t_ms, self.threat.ttc_ms, rx_ticks, origin)
+
     def unlock_heap(self):
         """End a LOCK_HEAP window (its frames done, a new session, or an allocation that failed)."""
         if self.lock_left:
@@ -364,6 +382,16 @@ class Firmware:
                 t_ms = (self.radar_t_ms + silent_us // 1000) & _T_MASK  # frame time, as the board reckons it
                 self.arbiter.request(alerts.CAUSE_FAULT, alerts.TAKEOVER, t_ms, settings.deescalate_hold_ms)
                 self._decide(self.radar_seq, t_ms, now, schema.ORIGIN_CLOCK)
+                return
+        elif self.radar_fault:
+            # The FAULT has been stated; with no input of any kind since for host_lost_s, the host
+            # is gone (a run that ended without END_DRIVE, a cable pulled), not the radar alone
+            # (driver frames keep coming then): the drive ends, and only a slow amber flash stays.
+            now = self.ticks_us()
+            silent_us = ticks_diff(now, self.rx_any_ticks)
+            if silent_us > self.settings.host_lost_ms * 1000:
+                t_ms = (self.radar_t_ms + ticks_diff(now, self.radar_rx_ticks) // 1000) & _T_MASK
+                self.end_drive(self.radar_seq, t_ms, now, schema.ORIGIN_CLOCK, alerts.NOTICE)
                 return
         if self.alert_pending:
             self._decide(self.radar_seq, self.radar_t_ms, self.ticks_us(), schema.ORIGIN_CLOCK)
@@ -435,7 +463,7 @@ class Firmware:
         enc.put_str(off["board"][0], self.board_name, 16)
         enc.put_u8(off["proto"][0], schema.VERSION)
         enc.put_u8(off["max_targets"][0], schema.MAX_TARGETS)
-        enc.put_u16(off["features"][0], schema.FEATURE_PATH_HEIGHT)
+        enc.put_u16(off["features"][0], schema.FEATURE_PATH_HEIGHT | schema.FEATURE_END_DRIVE)
         enc.put_i32(off["settings_hash"][0], self.settings.digest())
         enc.put_i32(off["boot_id"][0], self.boot_id)
         self._write(enc.buf, enc.finish(end))

@@ -26,7 +26,9 @@ sends a revision's additions only to a firmware whose HELLO names them). Revisio
 (FEATURE_PATH_HEIGHT): the radar frame's yaw rate (the predicted path bends with it) and a
 block of heights after the target records, one per record (a structure above the road is not an
 obstacle). The heights come after the records, not in them, so a record stays 16 bytes and the
-firmware's pass over the records keeps its constant step.
+firmware's pass over the records keeps its constant step. FEATURE_END_DRIVE: the END_DRIVE message
+(the host's drive is over: the board forgets it and turns its outputs off, so a board left
+connected after a run does not sit at the stale-radar FAULT, beeping).
 """
 
 from tkfw.compat import const
@@ -59,6 +61,7 @@ T_STATUS_REQ = const(0x07)
 T_ECHO = const(0x08)  # the device writes the whole frame back byte for byte: the transport's floor
 T_HANG = const(0x09)  # fault injection: the main loop stops (a stuck board; the watchdog's test)
 T_LOCK_HEAP = const(0x0A)  # the next radar frames with micropython.heap_lock held: proof of no allocation
+T_END_DRIVE = const(0x0B)  # the drive is over: forget it, outputs off (answered by an ALERT; FEATURE_END_DRIVE)
 T_HELLO = const(0x81)
 T_ALERT = const(0x82)
 T_STATUS = const(0x83)
@@ -107,13 +110,15 @@ MESSAGES = {
                         "meanwhile raises MemoryError, which unlocks and counts in loop_faults; a new session "
                         "(INFO_REQ) unlocks too"),
     )),
+    T_END_DRIVE: ("end_drive", ()),
     T_HELLO: ("hello", (
         ("fw_version", "16s", "firmware version, ASCII"),
         ("board", "16s", "board name, ASCII"),
         ("proto", "B", "protocol version the firmware speaks"),
         ("max_targets", "B", "targets per radar frame the firmware accepts"),
         ("features", "H", "revision features the firmware takes: bit0 FEATURE_PATH_HEIGHT (radar yaw_rate and "
-                          "the heights block); 0 from a firmware before them (reserved, 0)"),
+                          "the heights block), bit1 FEATURE_END_DRIVE (the END_DRIVE message); 0 from a "
+                          "firmware before them (reserved, 0)"),
         ("settings_hash", "I", "CRC-32 of the active settings (tkfw.settings.digest), low 30 bits"),
         ("boot_id", "I", "random per boot; a change mid-run means the device reset"),
     )),
@@ -193,6 +198,7 @@ HEIGHT_LEN = const(4)
 HEIGHT_UNKNOWN = const(-1000000)  # mm: a height no reflection has
 RADAR_HEIGHTS = const(1)  # radar flags
 FEATURE_PATH_HEIGHT = const(1)  # HELLO features: revision 2
+FEATURE_END_DRIVE = const(2)  # HELLO features: END_DRIVE, and a board that lost its host goes quiet
 
 CONFIG_OK = const(0)
 CONFIG_UNKNOWN_KEY = const(1)

@@ -149,6 +149,12 @@ SPEC = (
     ("radar_stale_frames", 3, "frames", 1, 5, CEILING,
      "no radar frame for this many nominal cycles (150 ms at 20 Hz) raises the FAULT cause at "
      "TAKEOVER: the system can no longer see, the driver must drive. Ceiling 5 (250 ms)."),
+    ("host_lost_s", 30.0, "s", 10.0, 300.0, FLOOR,
+     "no input of any kind this long after the stale-radar FAULT: the host is gone (a run ended "
+     "without END_DRIVE, a cable pulled), not a radar that failed mid-drive (driver frames still "
+     "come then). The board forgets the drive and keeps only a slow amber blink (FAULT at NOTICE): "
+     "no tone, no haptic. Floor 10 s: the FAULT states itself in full at least that long. "
+     "Ceiling 300 s: within half the period of the board's microsecond clock."),
     # -- the brake request once raised (tkfw.ttc hold_brake)
     ("brake_clear_s", 0.5, "s", 0.3, 2.0, FLOOR,
      "a collision brake request is held while any in-path target still closes; it is released "

@@ -91,6 +91,11 @@ class Device:
         return self
 
     def close(self) -> None:
+        # A board that stays connected (a real one, one behind a shared port, `takeover sim`'s)
+        # would otherwise sit at the stale-radar FAULT after the last frame, beeping; a board this
+        # command started is about to stop, so it is spared the exchange.
+        if self.sim is None and self.hello is not None and self._ser is not None and self.link_error is None:
+            self.end_drive()
         self._stop.set()
         if self._reader is not None:
             self._reader.join(timeout=1)
@@ -194,6 +199,19 @@ class Device:
                 return msg
             if sink is not None:
                 sink(msg)
+
+    def end_drive(self, timeout: float = 1.0) -> bool:
+        """Tell the board the drive is over: it forgets it and turns every output off (END_DRIVE).
+        True once its ALERT says so; False from a firmware without the message (its HELLO does not
+        name FEATURE_END_DRIVE: it falls silent only after host_lost_s) or a board that did not
+        answer. Never raises: it is called on the way out, a Ctrl-C or an error included."""
+        if self.hello is None or not self.hello.features & schema.FEATURE_END_DRIVE:
+            return False
+        try:
+            seq, _ = self.send("end_drive")
+            return self.wait_for("alert", timeout, match=lambda m: m["frame_seq"] == seq) is not None
+        except (LinkError, OSError, serial.SerialException):
+            return False
 
     # -- session ---------------------------------------------------------------------------
     def start_session(self, timeout: float = 5.0) -> Hello:
