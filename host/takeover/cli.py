@@ -11,6 +11,7 @@ import json
 import shlex
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -152,7 +153,31 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised like Ctrl-C so every board, folder and report is dealt with on the
+    way out as for Ctrl-C (`timeout`, a cancelled CI job and a closed terminal send these)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _on_signal(signum, _frame):
+    raise Interrupted(signum)
+
+
+def _catch_signals() -> None:
+    """SIGTERM and SIGHUP end the command as Ctrl-C does (only from the main thread: a test that
+    calls main() from another one keeps the default handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), _on_signal)
+
+
 def main(argv: list[str] | None = None) -> int:
+    _catch_signals()
     try:
         args = _parser().parse_args(argv)
         if args.command == "run":
@@ -186,9 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     except TakeoverError as exc:
         print(f"takeover: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    except KeyboardInterrupt:
-        print("takeover: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        print(f"takeover: interrupted ({_signal_name(exc)})", file=sys.stderr)
+        return 128 + (exc.signum if isinstance(exc, Interrupted) else signal.SIGINT)
     except BrokenPipeError:  # `takeover ... | head`: the reader has gone, nothing to report
         sys.stdout = None
         return 0
@@ -208,7 +233,6 @@ def _cmd_sim(args) -> int:
 
     if ports.kind(args.port) is None:
         raise UsageError(f"--port {args.port}: `takeover sim` starts a board of its own: sim or pico-emu[:NAME]")
-    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops it as cleanly as Ctrl-C
     opened = ports.start(args.port, args.board)
     board = opened.board
     try:
@@ -401,8 +425,8 @@ def _cmd_config(args) -> int:
     return 0
 
 
-def _interrupt(*_):
-    raise KeyboardInterrupt
+def _signal_name(exc: KeyboardInterrupt) -> str:
+    return signal.Signals(exc.signum).name if isinstance(exc, Interrupted) else "SIGINT"
 
 
 def _speed(text: str) -> float:
@@ -444,10 +468,11 @@ def _cmd_run(args) -> int:
                 partial: list[Run] = []
                 try:
                     run = run_scenario(dev, scn, pace, progress=progress.frames, faults=faults, partial=partial)
-                except LinkError as exc:
+                except (LinkError, KeyboardInterrupt) as exc:
                     if partial:  # the run so far still goes in the report, marked as cut short
+                        why = exc if isinstance(exc, LinkError) else f"interrupted ({_signal_name(exc)})"
                         partial[0].passed = False
-                        partial[0].failures.append(f"cut short: {exc}")
+                        partial[0].failures.append(f"cut short: {why}")
                         partial[0].faults = faults.describe() if faults.active else {}
                         runs.append(partial[0])
                         if not args.quiet:  # what the board said before the link went
@@ -455,14 +480,15 @@ def _cmd_run(args) -> int:
                                 _print_alerts(partial[0])
                                 trace = partial[0].trace
                                 last = f" after the frame at {trace[-1]['t_s']:.2f} s" if trace else ""
-                                print(f"   cut short{last}: the alerts above came before the link went")
+                                print(f"   cut short{last}: the alerts above came before it")
                     raise
                 run.wall_s = round(time.perf_counter() - started, 3)
                 runs.append(run)
                 progress.done()
                 with progress.printing():
                     _print_run(run, args.quiet)
-    except LinkError:
+    except (LinkError, KeyboardInterrupt):
+        # The runs finished before, and the one cut short, are kept: a partial report.
         _write_outputs(args, runs, partial=True)
         raise
     _write_outputs(args, runs)
@@ -473,11 +499,12 @@ def _cmd_run(args) -> int:
 
 
 def _write_outputs(args, runs: list[Run], partial: bool = False) -> None:
-    """--json and --report; after a lost link, with the runs so far (a partial report)."""
+    """--json and --report; after a lost link or an interrupt, with the runs so far (a partial
+    report: the last one cut short)."""
     if args.json:
         doc = {"scenarios": [r.to_json() for r in runs]}
         if partial:
-            doc["partial"] = True  # the link was lost: the last run was cut short
+            doc["partial"] = True  # the link was lost or the run interrupted: the last run was cut short
         Path(args.json).write_text(json.dumps(doc, indent=2) + "\n")
     if args.report:
         from takeover import report

@@ -63,21 +63,30 @@ class NodeBoard:
             raise
         # The slave stays open here too: without it the master reads EIO whenever no client has
         # the port open (between pyserial sessions).
-        self._proc = subprocess.Popen(
-            cmd, pass_fds=(self._master,), stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-        )
-        threading.Thread(target=self._read_events, daemon=True).start()
-        threading.Thread(target=self._read_stderr, daemon=True).start()
-        if not self._booted.wait(boot_timeout):
+        # Until start() returns, nobody else can stop the board: an interrupt (Ctrl-C, or SIGTERM
+        # and SIGHUP, which takeover.cli turns into one) while it boots must not leave the Node
+        # process (a session of its own, so the terminal's signals miss it) or its files behind.
+        try:
+            self._proc = subprocess.Popen(
+                cmd, pass_fds=(self._master,), stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+            )
+            # The streams are handed over, not read from self._proc: a stop() that comes first
+            # (an interrupt right now) clears self._proc before the threads look.
+            threading.Thread(target=self._read_events, args=(self._proc.stdout,), daemon=True).start()
+            threading.Thread(target=self._read_stderr, args=(self._proc.stderr,), daemon=True).start()
+            booted = self._booted.wait(boot_timeout)
+        except BaseException:
+            self.stop()
+            raise
+        if not booted:
             detail = self.stderr_tail() or "no output"
             self.stop()
             raise SetupError(f"{self.what} did not boot within {boot_timeout:.0f} s: {detail}")
         return self.port
 
-    def _read_events(self) -> None:
-        assert self._proc is not None and self._proc.stdout is not None
-        for raw in self._proc.stdout:
+    def _read_events(self, stream) -> None:
+        for raw in _lines(stream):
             try:
                 event = json.loads(raw)
             except ValueError:
@@ -87,9 +96,8 @@ class NodeBoard:
             if event.get("ev") == self.boot_event:
                 self._booted.set()
 
-    def _read_stderr(self) -> None:
-        assert self._proc is not None and self._proc.stderr is not None
-        for raw in self._proc.stderr:
+    def _read_stderr(self, stream) -> None:
+        for raw in _lines(stream):
             with self._lock:
                 self.stderr_lines.append(raw.decode(errors="replace").rstrip())
 
@@ -151,6 +159,14 @@ class NodeBoard:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def _lines(stream):
+    """The lines of a child's pipe until it ends, or until stop() closes it under the reader."""
+    try:
+        yield from stream
+    except (ValueError, OSError):  # closed while reading: the board was stopped
+        return
 
 
 def pin_threads(pid: int, cpus: set[int]) -> bool:
