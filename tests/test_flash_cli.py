@@ -3,6 +3,8 @@
 import ast
 import os
 import re
+import subprocess
+import sys
 import tty
 from pathlib import Path
 from types import SimpleNamespace
@@ -144,6 +146,20 @@ def test_flash_a_busy_port_is_one_line(capsys, pty_port):
     with serial.Serial(pty_port, exclusive=True):  # what mpremote or another flash would hold
         line = _one_error_line(capsys, ["flash", "--port", pty_port, "--board", "pico"])
     assert f"port {pty_port} is busy" in line
+
+
+@pytest.mark.parametrize("command", [["run", "su7-construction-zone"], ["config"], ["bench"]])
+def test_every_command_refuses_a_port_another_program_holds_naming_it(capsys, pty_port, command):
+    holder = subprocess.Popen([sys.executable, "-c", "import serial, sys, time\n"
+                               f"s = serial.Serial({pty_port!r}, exclusive=True)\n"
+                               "print('open', flush=True)\ntime.sleep(30)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        line = _one_error_line(capsys, [*command, "--port", pty_port])
+    finally:
+        holder.kill()
+        holder.wait()
+    assert f"port {pty_port} is busy (used by PID {holder.pid}: " in line
 
 
 def test_flash_a_board_without_micropython_says_how_to_install_it(capsys, pty_port):

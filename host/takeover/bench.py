@@ -338,6 +338,8 @@ def run_bench(port: str = "sim", board: str = "sim", pin: bool = True, stage_sta
             except (LinkError, RuntimeError) as exc:
                 result["errors"].append(f"stages: {exc}")
     except LinkError as exc:
+        if "board" not in result:  # no session, nothing measured: the port itself is the error
+            raise
         result["errors"].append(str(exc))
     finally:
         opened.close()

@@ -82,10 +82,10 @@ class Device:
         if path.startswith("rfc2217://"):
             del options["write_timeout"]  # pyserial's RFC 2217 client refuses one
         try:
-            self._ser = serial.serial_for_url(path, **options)
-        except (serial.SerialException, ValueError) as exc:
+            self._ser = ports.open_serial(path, **options)  # exclusively: one command per board
+        except LinkError:
             self.close()
-            raise LinkError(f"cannot open port {path}: {exc}") from None
+            raise
         self._reader = threading.Thread(target=self._read_loop, name="takeover-rx", daemon=True)
         self._reader.start()
         return self

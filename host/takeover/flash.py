@@ -160,17 +160,10 @@ def build(board: Board, firmware: Path = FIRMWARE_DIR) -> Build:
 
 # -- 2. reach the REPL ---------------------------------------------------------------------------
 def open_port(port: str, timeout: float = 0.05) -> serial.SerialBase:
-    """The port, opened exclusively: a busy port is an error of its own."""
-    try:
-        return serial.serial_for_url(port, baudrate=115200, timeout=timeout, write_timeout=2, exclusive=True)
-    except (serial.SerialException, OSError, ValueError) as exc:
-        text = str(exc)
-        if "exclusively lock" in text or "Device or resource busy" in text or "PermissionError" in text \
-                or "Access is denied" in text:
-            raise LinkError(f"port {port} is busy: another program has it open (takeover run, mpremote, "
-                            "a serial terminal); close it and run flash again") from None
-        hint = " (on Linux: sudo usermod -aG dialout $USER, then log in again)" if "ermission denied" in text else ""
-        raise LinkError(f"cannot open port {port}: {text}{hint} (`takeover ports` lists the boards attached)") from None
+    """The port, opened exclusively (takeover.ports.open_serial): a busy port is an error of its own."""
+    from takeover.ports import open_serial
+
+    return open_serial(port, baudrate=115200, timeout=timeout, write_timeout=2)
 
 
 def _read_until(ser: serial.SerialBase, ending: bytes, timeout: float) -> bytes:

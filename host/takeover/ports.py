@@ -15,6 +15,7 @@ if any, to stop when done.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -131,3 +132,64 @@ def ensure_firmware(emu, log, boot_wait: float = 60.0) -> None:
     log(f"{PICO_EMU}: {why}: flashing this checkout's firmware onto the emulated Pico ({emu.image})")
     flash.flash_on(emu.port, board, built, log=lambda text: log(f"{PICO_EMU}: {text.strip()}"))
     emu.record_flash(built.files)
+
+
+# -- opening what pyserial opens -----------------------------------------------------------------
+def open_serial(path: str, **options):
+    """pyserial's port for `path`, opened exclusively where the OS can lock it (a device path on
+    POSIX: flock, released when the process ends however it ends), so a second command on the
+    same board is refused instead of both reading half the replies. A busy port is one line that
+    names the program holding it."""
+    import serial
+
+    if "://" not in path:
+        options["exclusive"] = True
+    try:
+        return serial.serial_for_url(path, **options)
+    except (serial.SerialException, OSError, ValueError) as exc:
+        text = str(exc)
+        if "exclusively lock" in text or "Device or resource busy" in text or "Access is denied" in text:
+            raise LinkError(f"port {path} is busy ({holder(path)}): close that program, or give this "
+                            "command another board") from None
+        hint = " (on Linux: sudo usermod -aG dialout $USER, then log in again)" if "ermission denied" in text else ""
+        raise LinkError(f"cannot open port {path}: {text}{hint} (`takeover ports` lists the boards attached)") from None
+
+
+def holder(path: str) -> str:
+    """Who holds the lock on the port at `path`: "used by PID N: its command line", from Linux's
+    /proc/locks; "another program has it open" where that cannot be told."""
+    try:
+        st = os.stat(path)
+        with open("/proc/locks") as f:
+            locks = f.read().splitlines()
+    except OSError:
+        return "another program has it open"
+    want = (os.major(st.st_dev), os.minor(st.st_dev), st.st_ino)
+    for line in locks:
+        parts = line.split()
+        # "1: FLOCK  ADVISORY  WRITE 1234 00:19:5 0 EOF" (a blocked waiter's line has "->" first)
+        if len(parts) < 6 or parts[1] == "->" or parts[1] != "FLOCK":
+            continue
+        try:
+            major, minor, inode = parts[5].split(":")
+            found = (int(major, 16), int(minor, 16), int(inode))
+            pid = int(parts[4])
+        except ValueError:
+            continue
+        if found == want and pid != os.getpid():
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    cmd = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+            except OSError:
+                cmd = ""
+            return f"used by PID {pid}" + (f": {_short(cmd)}" if cmd else "")
+    return "another program has it open"
+
+
+def _short(cmd: str) -> str:
+    """A command line as a user would recognise it: `takeover run ...` rather than the interpreter's path."""
+    words = cmd.split()
+    for i, word in enumerate(words):
+        if word.endswith("/takeover") or word == "takeover.cli":
+            return " ".join(["takeover", *words[i + 1:]])[:80]
+    return " ".join(words)[:80]  # one line, whatever the program's arguments hold
