@@ -9,7 +9,7 @@ PY     := $(VENV)/bin/python
 PY_STAMP   := $(VENV)/.installed
 NODE_STAMP := node_modules/.package-lock.json
 
-.PHONY: setup demo test clean
+.PHONY: setup demo test check clean
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
@@ -29,13 +29,18 @@ $(NODE_STAMP): package.json package-lock.json
 demo: setup
 	$(VENV)/bin/takeover run su7-construction-zone
 
-# Two workers, each with its own simulated board: 45 s instead of 72 s on the 2-core machines
-# (measured, docs/hil.md). pytest alone (no -n) runs one worker, e.g. for a single real board.
-# Then the emulated Pico's tests on their own: its emulator keeps a core busy, and the simulated
-# board's timing tests would share it (docs/pico-emu.md).
+# The whole suite, what CI runs. Two workers, each with its own simulated board; pytest alone
+# (no -n) runs one worker, e.g. for a single real board. Then the emulated Pico's tests on their
+# own: its emulator keeps a core busy, and the simulated board's timing tests would share it
+# (docs/pico-emu.md). Time on a 2-core machine: docs/hil.md ("How long the suite takes").
 test: setup
 	$(PY) -m pytest -n 2 -m "not pico_emu"
 	$(PY) -m pytest -m pico_emu
+
+# The edit loop: everything but the tests marked slow (the VM fuzz corpus, floods, flashing,
+# signals) and the emulated Pico's.
+check: setup
+	$(PY) -m pytest -n 2 -q -m "not slow and not pico_emu"
 
 clean:
 	rm -rf $(VENV) node_modules

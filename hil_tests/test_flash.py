@@ -47,6 +47,7 @@ def test_flash_port_sim_deploys_onto_an_empty_board_and_checks_the_hello():
     assert proc.stdout.strip().splitlines()[-1].startswith("flashed sim on /dev/")
 
 
+@pytest.mark.slow
 def test_a_second_flash_copies_nothing_and_a_changed_file_is_copied(capsys, tmp_path):
     with SimBoard() as board:  # runs the firmware from source, as a manual copy would have left it
         code, out, err = _flash(capsys, "--port", board.port, "--board", "sim")
@@ -82,6 +83,7 @@ def test_a_second_flash_copies_nothing_and_a_changed_file_is_copied(capsys, tmp_
         assert b"FLASH_TEST_MARK" in (board.flash_dir / "tkfw" / "hw_sim.mpy").read_bytes()
 
 
+@pytest.mark.slow
 def test_a_firmware_that_cannot_start_leaves_the_board_in_maintenance_mode_with_the_reason(capsys, tmp_path):
     broken = tmp_path / "firmware"
     shutil.copytree(FIRMWARE_DIR, broken, ignore=shutil.ignore_patterns("__pycache__"))

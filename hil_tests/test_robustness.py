@@ -45,6 +45,7 @@ def _no_backlog(run):
     assert late < 2 * early + 5_000, (early, late)
 
 
+@pytest.mark.slow
 def test_a_radar_that_goes_quiet_raises_fault_at_takeover_within_200_ms_and_clears(device):
     scn = scenarios.load("lead-car-same-speed")
     stall_at, stall_s = 3.0, 1.0
@@ -72,6 +73,7 @@ def test_damaged_and_lost_frames_are_each_counted_and_the_warning_still_comes(de
     assert not run.outcome["collision"] and run.max_level in ("WARNING", "TAKEOVER", "EMERGENCY")
 
 
+@pytest.mark.slow
 def test_a_radar_flooding_at_ten_times_its_rate_for_10_s_grows_neither_heap_nor_latency(device):
     scn = scenarios.parse(BUSY_ROAD.read_text(), BUSY_ROAD.name)
     assert len(scn.targets) == schema.MAX_TARGETS

@@ -23,6 +23,7 @@ def _impact_time_s(scn):
     return None
 
 
+@pytest.mark.slow
 def test_su7_barrier_raises_a_warning_before_the_would_be_impact(device):
     scn = scenarios.load("su7-construction-zone")
     run = run_scenario(device, scn, Pace())  # real time: this is what latency means

@@ -12,6 +12,8 @@ import time
 
 import pytest
 
+pytestmark = pytest.mark.slow  # `make check` leaves these out
+
 
 def _leftovers(tmp):
     """Node processes whose command line names our temporary folder, and folders left in it."""

@@ -44,6 +44,7 @@ def _baseline_impact_kph(scn) -> tuple[float, float]:
     return v_impact / KPH, tolerance / KPH
 
 
+@pytest.mark.slow
 def test_the_su7_crash_happens_with_a_2_s_warning_and_this_firmware_stops_short(tmp_path, capsys):
     out = tmp_path / "demo"
     assert main(["demo", "--no-live", "--out", str(out)]) == 0

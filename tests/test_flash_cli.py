@@ -162,6 +162,7 @@ def test_every_command_refuses_a_port_another_program_holds_naming_it(capsys, pt
     assert f"port {pty_port} is busy (used by PID {holder.pid}: " in line
 
 
+@pytest.mark.slow
 def test_flash_a_board_without_micropython_says_how_to_install_it(capsys, pty_port):
     line = _one_error_line(capsys, ["flash", "--port", pty_port, "--board", "pico2"])
     assert f"no MicroPython on {pty_port}" in line

@@ -17,6 +17,7 @@ The same mutations at scale, on the MicroPython VM: tests/test_fuzz_vm.py.
 import random
 from dataclasses import dataclass, field
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -288,6 +289,7 @@ class FakeIO:
        refuse_every=st.sampled_from((0, 1, 2, 7)),
        always_pending=st.booleans(),
        hands=st.booleans())
+@pytest.mark.slow
 def test_the_firmware_loop_never_raises_and_writes_only_valid_frames(
         stream, tick_step_us, start_us, refuse_every, always_pending, hands):
     io = FakeIO(stream.data, stream.chunks, tick_step_us, start_us, refuse_every, always_pending, hands)

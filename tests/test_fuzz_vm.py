@@ -22,6 +22,8 @@ import fuzz_corpus
 from takeover.errors import SetupError
 from takeover.simboard import run_script
 
+pytestmark = pytest.mark.slow  # `make check` leaves these out
+
 HERE = Path(__file__).resolve().parent
 PARTS = 4
 SLOTS = 25_000  # per part: PARTS * SLOTS = 100 000 random and mutated frames

@@ -10,6 +10,8 @@ from takeover.simboard import run_script
 
 from pathlib import Path
 
+pytestmark = pytest.mark.slow  # `make check` leaves these out
+
 HERE = Path(__file__).parent
 
 

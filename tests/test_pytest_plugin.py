@@ -20,6 +20,7 @@ def test_where(port, k):
 """
 
 
+@pytest.mark.slow
 def test_each_worker_takes_its_own_port_from_the_list(pytester):
     pytester.makepyfile(RECORD_PORTS)
     result = pytester.runpytest_subprocess("-n", "2", "--port", "socket://bench-a:4001", "--port", "sim")
@@ -34,6 +35,7 @@ def test_without_xdist_the_single_port_is_used(pytester):
     pytester.runpytest("--port", "/dev/ttyACM7").assert_outcomes(passed=1)
 
 
+@pytest.mark.slow
 def test_the_default_port_is_a_simulated_board_per_worker(pytester):
     pytester.makepyfile("def test_where(port):\n    assert port == 'sim'\n")
     pytester.runpytest_subprocess("-n", "2").assert_outcomes(passed=1)

@@ -76,6 +76,7 @@ def test_same_vectors_pass_on_the_micropython_vm(vector_file, cpython_results):
     assert vm_results == cpython_results
 
 
+@pytest.mark.slow
 def test_processing_a_64_target_radar_frame_allocates_nothing_on_the_micropython_vm(tmp_path):
     rng = random.Random(4)
     settings = Settings()

@@ -413,6 +413,11 @@ def _cmd_config(args) -> int:
                                  f"{_REFUSED.get(reply['status'], 'refused')}; allowed {reply['lo'] / scale:g} .. "
                                  f"{reply['hi'] / scale:g} {unit}, still {reply['value'] / scale:g} {unit}")
             print(f"set {name} = {value:g} {unit}")
+        if wanted and dev.sim is not None:
+            # A board this command started stops with it: the change goes with it.
+            print(f"note: --port {args.port} started a board for this command alone, and it stops now: the "
+                  f"change is gone with it. Start one that stays (`takeover sim`, which prints its port) and "
+                  f"give that port; settings live in the board's RAM until it resets (docs/protocol.md)")
         print(f"{'setting':<28}{'value':>10}  {'unit':<7}{'allowed':<22}safety")
         for key, (name, _, unit, _, _, safety, _) in enumerate(settings.SPEC):
             dev.send("config_get", key=key)

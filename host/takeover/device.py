@@ -18,7 +18,7 @@ import serial
 
 import tkfw
 from tkfw import schema
-from tkfw.settings import Settings
+from tkfw.settings import SPEC, Settings, to_device
 
 from takeover import codec, ports
 from takeover.errors import LinkError
@@ -199,6 +199,22 @@ class Device:
                 return msg
             if sink is not None:
                 sink(msg)
+
+    def settings_differing(self, timeout: float = 2.0) -> list[str]:
+        """The settings whose value on the board is not this checkout's default, each as
+        "NAME VALUE UNIT on the board, DEFAULT here" (what a settings-hash mismatch is made of)."""
+        here = Settings()
+        out = []
+        for key, (name, default, unit, *_rest) in enumerate(SPEC):
+            self.send("config_get", key=key)
+            reply = self.wait_for("config", timeout, match=lambda m, k=key: m["key"] == k)
+            if reply is None:
+                out.append(f"{name}: no answer from the board")
+                continue
+            if reply["value"] != here.bounds(key)[0]:
+                scale = to_device(name, 1.0)
+                out.append(f"{name} {reply['value'] / scale:g} {unit} on the board, {default:g} {unit} here")
+        return out
 
     def end_drive(self, timeout: float = 1.0) -> bool:
         """Tell the board the drive is over: it forgets it and turns every output off (END_DRIVE).

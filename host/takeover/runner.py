@@ -326,6 +326,11 @@ def run_scenario(dev: Device, scenario: Scenario, pace: Pace = Pace(), progress=
         gap_s = 0.002 if pace.lockstep else min(0.05, 0.5 / (scenario.radar_hz * pace.speed))
         run.floor_us = timing.echo_floor(dev, radar_frame_bytes(scenario), ECHO_COUNT, gap_s=gap_s)
     run.warnings += hello.mismatches()
+    if hello.settings_hash != Settings().digest():
+        # The hash says only that something differs: name it (one config_get per setting).
+        differing = dev.settings_differing()
+        if differing:
+            run.warnings.append("settings changed on the board: " + "; ".join(differing))
     # Protocol revision 2 (yaw rate, target heights) only to a firmware that says it takes it: an
     # older one would refuse the longer records, and its straight path is what it would judge by.
     revision2 = hello.path_and_height

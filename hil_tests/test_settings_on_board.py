@@ -1,0 +1,24 @@
+"""What `takeover config` changes, and where the change lives."""
+
+from takeover import scenario as scenarios
+from takeover.cli import main
+from takeover.device import Device
+from takeover.runner import Pace, run_scenario
+from takeover.simboard import SimBoard
+
+
+def test_a_run_names_the_setting_a_board_was_changed_to(capsys):
+    with SimBoard() as board:  # a board that outlives each command, as a real one does
+        assert main(["config", "reaction_s=1.5", "--port", board.port]) == 0
+        assert "note:" not in capsys.readouterr().out  # it stays: nothing to warn about
+        with Device(board.port) as dev:
+            run = run_scenario(dev, scenarios.load("lead-car-same-speed"), Pace(lockstep=True), measure_link=False)
+    assert any("settings hash" in w for w in run.warnings)
+    named = [w for w in run.warnings if w.startswith("settings changed on the board")]
+    assert named == ["settings changed on the board: reaction_s 1.5 s on the board, 1.2 s here"]
+
+
+def test_config_on_a_board_it_started_says_the_change_goes_with_it(capsys):
+    assert main(["config", "reaction_s=1.5"]) == 0
+    out = capsys.readouterr().out
+    assert "set reaction_s = 1.5 s" in out and "note: --port sim started a board for this command alone" in out
