@@ -128,6 +128,8 @@ def test_config_sets_a_value_the_board_accepts_and_lists_every_setting(capsys):
     assert main(["config", "ttc_warning_s=4.5"]) == 0
     out = capsys.readouterr().out
     assert "set ttc_warning_s = 4.5 s" in out
-    listed = [line.split()[0] for line in out.splitlines()[2:]]
+    lines = out.splitlines()
+    table = lines[lines.index(next(line for line in lines if line.startswith("setting "))) + 1:]
+    listed = [line.split()[0] for line in table]
     assert listed == [row[0] for row in SPEC]
     assert next(line for line in out.splitlines() if line.startswith("ttc_warning_s")).split()[1] == "4.5"
