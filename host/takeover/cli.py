@@ -150,6 +150,13 @@ def _parser() -> argparse.ArgumentParser:
                        help="firmware folder to flash (default: this checkout's firmware/)")
     flash.add_argument("--link-port", metavar="PORT",
                        help="for a board whose LINK is a UART: the serial adapter on it, to check the HELLO")
+
+    repl = sub.add_parser("repl", help="put a board into maintenance mode (its MicroPython REPL, for mpremote "
+                                       "and the like), or start the firmware again with --exit")
+    repl.add_argument("--port", required=True, help="the board's serial port (a `takeover sim` board's too)")
+    repl.add_argument("--board", default="pico", help="board file boards/NAME.py (default pico; sim for a "
+                                                      "`takeover sim` board)")
+    repl.add_argument("--exit", action="store_true", help="leave maintenance mode: the firmware starts again")
     return p
 
 
@@ -208,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
             return flash.ports()
         if args.command == "flash":
             return _cmd_flash(args)
+        if args.command == "repl":
+            return _cmd_repl(args)
     except TakeoverError as exc:
         print(f"takeover: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
@@ -250,6 +259,47 @@ def _cmd_sim(args) -> int:
         return 0
     finally:
         opened.close()
+
+
+def _cmd_repl(args) -> int:
+    """Maintenance mode and back: the same requests `takeover flash` makes, on their own."""
+    from takeover import flash, ports
+
+    if ports.kind(args.port) is not None:
+        raise UsageError(f"--port {args.port} starts a board for one command, gone when it ends: start one "
+                         f"that stays with `takeover sim` (it prints its port) and give that port")
+    board = flash.load_board(args.board)
+    if not args.exit:
+        how = flash.reach_repl(args.port, board, print)
+        print(f"the board on {args.port} is at its MicroPython REPL"
+              + (" (maintenance mode: the firmware stays off, across resets, until you leave it)"
+                 if how == "maintenance" else "") + ". For example:")
+        print(f"  mpremote connect {args.port} ls          # its files")
+        print(f"  mpremote connect {args.port} repl        # the REPL (Ctrl-] leaves it)")
+        print(f"  takeover repl --port {args.port} --board {args.board} --exit   # start the firmware again")
+        return 0
+    from mpremote.transport import TransportError
+    from mpremote.transport_serial import SerialTransport
+
+    from takeover.ports import open_serial
+
+    open_serial(args.port, baudrate=115200).close()  # a busy port is one line, naming who has it
+    try:
+        transport = SerialTransport(args.port, baudrate=115200)
+    except TransportError as exc:
+        raise LinkError(f"cannot open port {args.port}: {exc}") from None
+    try:
+        transport.enter_raw_repl(soft_reset=False)
+        flagged = "True" in transport.exec("from tkfw import maintenance\nprint(maintenance.active())").decode()
+        hello = flash.leave_maintenance(transport, board, flagged)
+    except TransportError as exc:
+        raise LinkError(f"the board on {args.port} has no REPL answering ({exc}): is it in maintenance "
+                        f"mode? (`takeover repl --port {args.port}` puts it there)") from None
+    finally:
+        transport.close()
+    print(f"the firmware on {args.port} runs again" + ("" if hello else " (no HELLO seen: check with "
+                                                        "`takeover config --port ...`)"))
+    return 0
 
 
 def _cmd_flash(args) -> int:

@@ -72,6 +72,7 @@ class Device:
         self._reader: threading.Thread | None = None
         self._write_lock = threading.Lock()
         self.link_error: str | None = None
+        self._raw_tail = b""  # the last bytes read, frames or not: a REPL's prompt is told by them
 
     # -- life cycle ------------------------------------------------------------------------
     def open(self) -> "Device":
@@ -127,6 +128,7 @@ class Device:
                 return
             if not data:
                 continue
+            self._raw_tail = (self._raw_tail + data)[-256:]
             t_ns = time.perf_counter_ns()
             for payload in reader.feed(data):
                 try:
@@ -200,6 +202,22 @@ class Device:
             if sink is not None:
                 sink(msg)
 
+    def _at_repl(self) -> bool:
+        """Does a MicroPython REPL answer (a prompt after Enter)? Only asked once no HELLO came:
+        to the takeover firmware these bytes are garbage its decoder skips."""
+        self._raw_tail = b""
+        try:
+            with self._write_lock:
+                self._ser.write(b"\r\n")
+        except (serial.SerialException, OSError):
+            return False
+        deadline = time.monotonic() + 0.5
+        while time.monotonic() < deadline:
+            if b">>> " in self._raw_tail or b"raw REPL" in self._raw_tail:
+                return True
+            time.sleep(0.02)
+        return False
+
     def settings_differing(self, timeout: float = 2.0) -> list[str]:
         """The settings whose value on the board is not this checkout's default, each as
         "NAME VALUE UNIT on the board, DEFAULT here" (what a settings-hash mismatch is made of)."""
@@ -243,6 +261,10 @@ class Device:
             if msg is not None:
                 break
         else:
+            if self._at_repl():
+                raise LinkError(f"the board on {self.port} is at the MicroPython REPL, not running the takeover "
+                                f"firmware: `takeover flash --port {self.port}` installs it; if it is installed, "
+                                f"`takeover repl --port {self.port} --exit` starts it")
             where = f" ({self.sim.what}: {self.sim.stderr_tail()})" if self.sim and self.sim.stderr_tail() else ""
             raise LinkError(f"no HELLO from {self.port} within {timeout:.0f} s: is the takeover firmware "
                             f"running on it?{where}")
