@@ -133,3 +133,19 @@ def test_config_sets_a_value_the_board_accepts_and_lists_every_setting(capsys):
     listed = [line.split()[0] for line in table]
     assert listed == [row[0] for row in SPEC]
     assert next(line for line in out.splitlines() if line.startswith("ttc_warning_s")).split()[1] == "4.5"
+
+
+def test_the_alert_table_keeps_a_space_between_columns_however_wide_a_figure(capsys):
+    from takeover import cli
+    from takeover import scenario as scn_module
+    from takeover.runner import Run
+
+    run = Run(scn_module.load("lead-car-same-speed"), "sim")
+    run.alerts = [{"t_s": 3.11, "level": "TAKEOVER", "cause": "fault", "device_ttc_s": 3.93, "ttc_s": None,
+                   "gap_m": None, "origin": "clock", "silence_ms": 156.0, "latency_us": None},
+                  {"t_s": 4.0, "level": "WARNING", "cause": "collision", "device_ttc_s": 123.45, "ttc_s": 123.4,
+                   "gap_m": 1234.5, "latency_us": 1234567.0}]
+    cli._print_alerts(run)
+    rows = capsys.readouterr().out.splitlines()[2:]
+    assert rows[0].split()[-5:] == ["-", "-", "+156", "ms", "quiet"]  # a quiet input: its own column
+    assert rows[1].split()[-8:] == ["123.45", "s", "123.40", "s", "1234.5", "m", "1234567", "us"]
