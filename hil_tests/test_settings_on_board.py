@@ -22,3 +22,33 @@ def test_config_on_a_board_it_started_says_the_change_goes_with_it(capsys):
     assert main(["config", "reaction_s=1.5"]) == 0
     out = capsys.readouterr().out
     assert "set reaction_s = 1.5 s" in out and "note: --port sim started a board for this command alone" in out
+
+
+def test_a_saved_setting_survives_a_reset_of_the_board(capsys):
+    with SimBoard() as board:
+        assert main(["config", "reaction_s=1.5", "--port", board.port]) == 0
+        assert "saved on the board's file system" in capsys.readouterr().out
+        # a reset: into maintenance mode (a hard reset) and out of it (main.py runs again)
+        assert main(["repl", "--port", board.port, "--board", "sim"]) == 0
+        assert main(["repl", "--port", board.port, "--board", "sim", "--exit"]) == 0
+        assert len(board.events_of("boot")) >= 2
+        capsys.readouterr()
+        assert main(["config", "--port", board.port]) == 0
+        row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("reaction_s "))
+        assert row.split()[1] == "1.5"
+        assert main(["config", "--defaults", "--port", board.port]) == 0
+        row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("reaction_s "))
+        assert row.split()[1] == "1.2"
+
+
+def test_a_flash_keeps_the_saved_settings_and_accepts_the_board(capsys):
+    with SimBoard() as board:
+        assert main(["config", "reaction_s=1.5", "--port", board.port]) == 0
+        capsys.readouterr()
+        assert main(["flash", "--port", board.port, "--board", "sim"]) == 0
+        out = capsys.readouterr().out
+        assert out.strip().splitlines()[-1].startswith("flashed sim on ")
+        assert (board.flash_dir / ".takeover-settings").read_text() == "reaction_s 1500\n"
+        assert main(["config", "--port", board.port]) == 0
+        row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("reaction_s "))
+        assert row.split()[1] == "1.5"

@@ -200,7 +200,7 @@ def test_every_alert_and_status_field_is_what_the_firmware_holds(monkeypatch):
         "frame_seq": 1 + BRAKE_FRAMES, "level": arbiter.level, "cause": arbiter.cause, "proc_us": fw.last_proc_us,
         "processed": dec.processed, "dropped": dec.dropped, "rejected": dec.rejected, "bad_crc": dec.bad_crc,
         "skipped_bytes": dec.skipped_bytes, "ttc_ms": threat.ttc_ms, "rx_ticks_us": status["rx_ticks_us"],
-        "dm_flags": fw.dm.status, "dm_terminal": fw.dm.terminal, "reserved3": 0, "tx_dropped": fw.tx_dropped,
+        "dm_flags": fw.dm.status, "dm_terminal": fw.dm.terminal, "settings_faults": fw.settings_faults, "tx_dropped": fw.tx_dropped,
         "loop_faults": fw.faults, "bad_version": dec.bad_version, "bad_type": dec.bad_type,
         "bad_length": dec.bad_length, "lost": dec.lost, "heap_bytes": 10_000, "heap_free": 0,
         "heap_locked_frames": 0}

@@ -28,7 +28,7 @@ Overload, without unbounded queues or blocking:
 
 from struct import pack_into
 
-from tkfw import VERSION, alerts, schema
+from tkfw import VERSION, alerts, schema, store
 from tkfw.compat import collect, const, heap_lock, heap_unlock, mem_alloc, mem_free, ticks_diff
 from tkfw.dm import DriverMonitor
 from tkfw.settings import SPEC, Settings
@@ -116,6 +116,13 @@ class Firmware:
         self.board_name = board_name
         self.boot_id = _new_boot_id(io.ticks_us())
         self.settings = Settings()
+        # Saved settings (tkfw.store), on a board with a file system: applied over the defaults.
+        self.settings_file = getattr(io, "settings_file", None)
+        self.settings_faults = 0
+        if self.settings_file:
+            _, self.settings_faults, why = store.load(self.settings, self.settings_file)
+            if why:
+                io.log(why)
         self.dec = Decoder()
         self.enc = Encoder()
         self.dm = DriverMonitor()
@@ -226,7 +233,10 @@ class Firmware:
             self._send_config(buf[_B_CFG_KEY], schema.CONFIG_OK)
         elif msg_type == schema.T_CONFIG_SET:
             key = buf[_B_CFG_KEY]
-            self._send_config(key, self.settings.set_device(key, words[_W_CFG_VALUE]))
+            status = self.settings.set_device(key, words[_W_CFG_VALUE])
+            if status == schema.CONFIG_OK and self.settings_file:
+                store.save(self.settings, self.settings_file)  # before the reply: a reset after it keeps it
+            self._send_config(key, status)
         dec.processed += 1
         dec.consume()
 
@@ -427,7 +437,7 @@ class Firmware:
         pack_into(self._status_fmt, enc.buf, _HDR, _VERSION, _T_STATUS, enc.next_seq(),
                   seq, self.arbiter.level, self.arbiter.cause, self.last_proc_us, dec.processed,
                   dec.dropped, dec.rejected, dec.bad_crc, dec.skipped_bytes, self.threat.ttc_ms, rx_ticks,
-                  self.dm.status, self.dm.terminal, 0, self.tx_dropped, self.faults, dec.bad_version,
+                  self.dm.status, self.dm.terminal, self.settings_faults, self.tx_dropped, self.faults, dec.bad_version,
                   dec.bad_type, dec.bad_length, dec.lost, self._heap_bytes, self._heap_free, self.locked_frames)
         self._write(enc.buf, enc.finish(self._status_len))
 
@@ -463,7 +473,10 @@ class Firmware:
         enc.put_str(off["board"][0], self.board_name, 16)
         enc.put_u8(off["proto"][0], schema.VERSION)
         enc.put_u8(off["max_targets"][0], schema.MAX_TARGETS)
-        enc.put_u16(off["features"][0], schema.FEATURE_PATH_HEIGHT | schema.FEATURE_END_DRIVE)
+        features = schema.FEATURE_PATH_HEIGHT | schema.FEATURE_END_DRIVE
+        if self.settings_file:
+            features |= schema.FEATURE_SETTINGS_SAVED
+        enc.put_u16(off["features"][0], features)
         enc.put_i32(off["settings_hash"][0], self.settings.digest())
         enc.put_i32(off["boot_id"][0], self.boot_id)
         self._write(enc.buf, enc.finish(end))

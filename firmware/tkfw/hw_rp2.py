@@ -23,6 +23,7 @@ import micropython
 from time import ticks_diff, ticks_ms, ticks_us
 
 from tkfw import maintenance
+from tkfw.store import FILE as SETTINGS_FILE
 from tkfw.wire import LOOKAHEAD
 
 _HDR = 4
@@ -32,6 +33,7 @@ _BEAT_MS = 500  # status LED half period: 1 Hz blink while the loop runs
 class IO:
     def __init__(self, board):
         self.ticks_us = ticks_us
+        self.settings_file = SETTINGS_FILE  # on the board's flash file system (tkfw.store)
         # MicroPython streams: readinto(buf, n) and write(buf, off, n). The stubs type these as
         # CPython's BinaryIO, without them: hence the pyright ignores on those calls below.
         self._in = sys.stdin.buffer

@@ -12,6 +12,7 @@ import uctypes
 
 import simio  # noqa: I001 - provided by the sim board runner, not a file
 from tkfw import maintenance
+from tkfw.store import FILE as SETTINGS_FILE
 
 
 class IO:
@@ -25,6 +26,7 @@ class IO:
         self._tx = None
         self._tx_addr = 0
         self._key = bytearray(len(maintenance.KEY))
+        self.settings_file = SETTINGS_FILE  # the VM's file system is the board's flash folder
 
     def read_into(self, buf, start, count, timeout_us):
         if buf is not self._rx:  # address looked up once per buffer, not per frame

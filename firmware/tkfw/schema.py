@@ -117,7 +117,8 @@ MESSAGES = {
         ("proto", "B", "protocol version the firmware speaks"),
         ("max_targets", "B", "targets per radar frame the firmware accepts"),
         ("features", "H", "revision features the firmware takes: bit0 FEATURE_PATH_HEIGHT (radar yaw_rate and "
-                          "the heights block), bit1 FEATURE_END_DRIVE (the END_DRIVE message); 0 from a "
+                          "the heights block), bit1 FEATURE_END_DRIVE (the END_DRIVE message), bit2 "
+                          "FEATURE_SETTINGS_SAVED (settings are saved on the board's file system); 0 from a "
                           "firmware before them (reserved, 0)"),
         ("settings_hash", "I", "CRC-32 of the active settings (tkfw.settings.digest), low 30 bits"),
         ("boot_id", "I", "random per boot; a change mid-run means the device reset"),
@@ -152,7 +153,9 @@ MESSAGES = {
         ("dm_flags", "B", "driver monitor: bit0 hands on, bit1 eyes on road, bit2 eyes closed, bit3 driver "
                           "data fresh, bit4 engaged, bit5 high sensitivity, bit6 locked out, bit7 hands-on pin"),
         ("dm_terminal", "B", "driver-monitor episodes that reached TAKEOVER this drive"),
-        ("reserved3", "H", "reserved, 0"),
+        ("settings_faults", "H", "saved settings refused at boot (a value outside its bounds, or an unreadable "
+                                 "file, ignored whole): the defaults run instead (FEATURE_SETTINGS_SAVED; "
+                                 "reserved, 0, before)"),
         ("tx_dropped", "I", "replies not written because the host was not reading (never blocks the loop)"),
         ("loop_faults", "I", "exceptions caught by the main loop (each logged; the loop keeps alerting)"),
         ("bad_version", "I", "rejected: wrong protocol version"),
@@ -199,6 +202,7 @@ HEIGHT_UNKNOWN = const(-1000000)  # mm: a height no reflection has
 RADAR_HEIGHTS = const(1)  # radar flags
 FEATURE_PATH_HEIGHT = const(1)  # HELLO features: revision 2
 FEATURE_END_DRIVE = const(2)  # HELLO features: END_DRIVE, and a board that lost its host goes quiet
+FEATURE_SETTINGS_SAVED = const(4)  # HELLO features: a config_set the board accepts survives a reset
 
 CONFIG_OK = const(0)
 CONFIG_UNKNOWN_KEY = const(1)

@@ -112,6 +112,8 @@ def _parser() -> argparse.ArgumentParser:
     config.add_argument("changes", nargs="*", metavar="NAME=VALUE", help="e.g. ttc_warning_s=4.5")
     config.add_argument("--port", default="sim", help="as for `run`")
     config.add_argument("--board", default="sim", help="as for `run`")
+    config.add_argument("--defaults", action="store_true",
+                        help="set every setting back to its default (and forget what the board saved)")
 
     demo = sub.add_parser("demo", help="classroom demo: the SU7 crash with a 2 s warning, then with this "
                                        "firmware; live dashboard, PNG and GIF (docs/demo.md)")
@@ -448,8 +450,12 @@ def _cmd_config(args) -> int:
         if value is None:
             raise UsageError(f"{change!r}: expected NAME=VALUE with a number in {settings.SPEC[index[name]][2]}")
         wanted.append((name, value))
+    if args.defaults:
+        if wanted:
+            raise UsageError("--defaults sets every setting to its default: give no NAME=VALUE with it")
+        wanted = [(row[0], row[1]) for row in settings.SPEC]
     with Device(args.port, board=args.board) as dev:
-        dev.start_session()
+        hello = dev.start_session()
         for name, value in wanted:
             key = index[name]
             unit = settings.SPEC[key][2]
@@ -462,12 +468,18 @@ def _cmd_config(args) -> int:
                 raise UsageError(f"{name} = {value:g} {unit} refused by the board: "
                                  f"{_REFUSED.get(reply['status'], 'refused')}; allowed {reply['lo'] / scale:g} .. "
                                  f"{reply['hi'] / scale:g} {unit}, still {reply['value'] / scale:g} {unit}")
-            print(f"set {name} = {value:g} {unit}")
+            if not args.defaults:
+                print(f"set {name} = {value:g} {unit}")
+        if args.defaults:
+            print("set every setting to its default")
         if wanted and dev.sim is not None:
             # A board this command started stops with it: the change goes with it.
             print(f"note: --port {args.port} started a board for this command alone, and it stops now: the "
                   f"change is gone with it. Start one that stays (`takeover sim`, which prints its port) and "
-                  f"give that port; settings live in the board's RAM until it resets (docs/protocol.md)")
+                  f"give that port (docs/protocol.md, \"Where a change lives\")")
+        elif wanted:
+            print("saved on the board's file system: kept across resets and flashes" if hello.settings_saved
+                  else "in the board's RAM only (its firmware saves no settings): gone at the next reset")
         print(f"{'setting':<28}{'value':>10}  {'unit':<7}{'allowed':<22}safety")
         for key, (name, _, unit, _, _, safety, _) in enumerate(settings.SPEC):
             dev.send("config_get", key=key)

@@ -46,13 +46,19 @@ class Hello:
         """Whether the firmware takes the radar's yaw rate and target heights (revision 2)."""
         return bool(self.features & schema.FEATURE_PATH_HEIGHT)
 
-    def mismatches(self) -> list[str]:
-        """What differs from this host's copy of the firmware (empty when they match)."""
+    @property
+    def settings_saved(self) -> bool:
+        """Whether a setting the board accepts is saved on its file system (survives a reset)."""
+        return bool(self.features & schema.FEATURE_SETTINGS_SAVED)
+
+    def mismatches(self, settings: bool = True) -> list[str]:
+        """What differs from this host's copy of the firmware (empty when they match); without
+        `settings`, the firmware alone (a board that saves settings may run its user's)."""
         out = []
         if self.fw_version != tkfw.VERSION:
             out.append(f"firmware {self.fw_version} on the board, {tkfw.VERSION} in this checkout")
         expected = Settings().digest()
-        if self.settings_hash != expected:
+        if settings and self.settings_hash != expected:
             out.append(f"settings hash {self.settings_hash:#x} on the board, {expected:#x} here")
         return out
 

@@ -458,7 +458,9 @@ def verify(port: str, board: Board, timeout: float = 10.0):
 def hello_problems(hello, board_name: str) -> list[str]:
     """What a HELLO (device.Hello) says that differs from this checkout and the board file
     (empty: it matches)."""
-    problems = hello.mismatches()
+    # Settings a user saved on the board (takeover config) are theirs to keep across a flash:
+    # only a board that cannot save them must run this checkout's defaults.
+    problems = hello.mismatches(settings=not hello.settings_saved)
     if hello.board != board_name:
         problems.append(f"board {hello.board!r} in the HELLO, {board_name!r} flashed")
     return problems

@@ -477,7 +477,11 @@ def _finish(dev: Device, run: Run, col: _Collector, plant: Plant, start_pings: l
                       "rejected": status["rejected"], "bad_crc": status["bad_crc"],
                       "skipped_bytes": status["skipped_bytes"]}
         run.device = {k: status.fields.get(k) for k in ("bad_version", "bad_type", "bad_length", "lost",
-                                                        "tx_dropped", "loop_faults", "heap_bytes")}
+                                                        "tx_dropped", "loop_faults", "heap_bytes",
+                                                        "settings_faults")}
+        if status.fields.get("settings_faults"):
+            run.warnings.append(f"the board refused {status['settings_faults']} saved setting(s) at boot and runs "
+                                "their defaults (its log says which; `takeover config` shows what is in force)")
         accounted = status["processed"] + status["dropped"] + status["rejected"]
         if accounted != sent:
             run.failures.append(f"frame accounting: sent {sent}, device accounts for {accounted} "
