@@ -28,6 +28,8 @@ def test_a_saved_setting_survives_a_reset_of_the_board(capsys):
     with SimBoard() as board:
         assert main(["config", "reaction_s=1.5", "--port", board.port]) == 0
         assert "saved on the board's file system" in capsys.readouterr().out
+        assert main(["config", "ttc_warning_s=4.5", "--port", board.port]) == 0  # saved over the first file
+        assert (board.flash_dir / ".takeover-settings").read_text() == "ttc_warning_s 4500\nreaction_s 1500\n"
         # a reset: into maintenance mode (a hard reset) and out of it (main.py runs again)
         assert main(["repl", "--port", board.port, "--board", "sim"]) == 0
         assert main(["repl", "--port", board.port, "--board", "sim", "--exit"]) == 0

@@ -82,3 +82,23 @@ def test_save_reports_a_board_that_cannot_write(tmp_path):
     settings = Settings()
     settings.set_device(KEY["reaction_s"], 1500)
     assert store.save(settings, str(tmp_path / "no" / "such" / "folder" / "settings")) is False
+
+
+def test_on_a_file_system_that_will_not_rename_onto_a_file_the_old_one_goes_first(tmp_path, monkeypatch):
+    import os
+
+    real_rename = os.rename
+
+    def fat_rename(src, dst):  # FAT: FR_EXIST when the destination exists
+        if os.path.exists(dst):
+            raise OSError(17, "EEXIST")
+        real_rename(src, dst)
+
+    monkeypatch.setattr(os, "rename", fat_rename)
+    path = tmp_path / "settings"
+    settings = Settings()
+    settings.set_device(KEY["reaction_s"], 1500)
+    assert store.save(settings, str(path)) and path.read_text() == "reaction_s 1500\n"
+    settings.set_device(KEY["reaction_s"], 1600)
+    assert store.save(settings, str(path)) and path.read_text() == "reaction_s 1600\n"
+    assert not (tmp_path / "settings.tmp").exists()

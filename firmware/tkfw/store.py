@@ -4,9 +4,12 @@ A `config_set` the board accepts is saved at once; at boot the saved values are 
 defaults. Only values that differ from their default are kept (one line each, "name value" in the
 device unit), so a firmware whose defaults change takes the new ones for every setting nobody set.
 
-Saving writes a temporary file and renames it over the old one (a rename is atomic on the
-littlefs and FAT file systems MicroPython uses), so a reset or a power cut while saving leaves the
-old file or the new one, never half of one. At boot every line is checked as `config_set` checks
+Saving writes a temporary file and renames it over the old one (on littlefs, the file system
+MicroPython gives the Pico family, a rename replaces the old file atomically), so a reset or a
+power cut while saving leaves the old file or the new one, never half of one. A FAT file system
+refuses to rename onto an existing file: there the old one is removed first, and a power cut
+between the two steps leaves only the temporary file, which the next boot does not read (the
+defaults run, and the next save writes both again). At boot every line is checked as `config_set` checks
 a value (the range, the safety floors and ceilings): a value outside is not applied, and a file
 that cannot be read as lines of "name integer" is ignored whole. Each is a fault, counted in
 STATUS `settings_faults` and logged; the board then runs with the defaults for what was refused.
@@ -75,7 +78,11 @@ def save(settings, path):
         with open(tmp, "w") as f:
             for line in lines:
                 f.write(line)
-        os.rename(tmp, path)
+        try:
+            os.rename(tmp, path)
+        except OSError:  # FAT: no rename onto an existing file
+            os.remove(path)
+            os.rename(tmp, path)
         return True
     except OSError:
         return False
