@@ -79,7 +79,7 @@ def test_a_signal_in_the_second_scenario_keeps_the_first_in_a_partial_report(tmp
     proc, tmp = _start(tmp_path)
     try:
         _wait_for_line(proc, "PASS")  # the first scenario is done
-        time.sleep(0.5)  # the second one runs
+        time.sleep(1.0)  # the second one runs (2.5 s of it at 4x: started, far from done)
         proc.send_signal(signum)
         out, err = proc.communicate(timeout=30)
     finally:
