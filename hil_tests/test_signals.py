@@ -93,3 +93,26 @@ def test_a_signal_in_the_second_scenario_keeps_the_first_in_a_partial_report(tmp
     assert any(f"interrupted ({signal.Signals(signum).name})" in f for f in second["failures"])
     assert (tmp_path / "report" / "report.html").is_file() and (tmp_path / "report" / "junit.xml").is_file()
     assert _leftovers(tmp) == ([], [])
+
+
+@pytest.mark.parametrize("command", [
+    ["demo", "--no-live"], ["bench"], ["sweep", "su7-construction-zone", "--param", "speed_kph=60:140:10"],
+    ["evidence", "--benign", "50", "--critical", "0"], ["config"],
+], ids=lambda c: c[0])
+def test_sigterm_while_any_command_has_a_board_leaves_nothing_behind(tmp_path, command):
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    out = tmp_path / "out"
+    extra = [] if command[0] == "config" else ["--out", str(out)]
+    proc = subprocess.Popen([sys.executable, "-m", "takeover.cli", *command, *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "TMPDIR": str(tmp)}, cwd=tmp_path)
+    deadline = time.monotonic() + 30
+    while _leftovers(tmp)[0] == [] and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)  # until its simulated board's Node process runs
+    assert _leftovers(tmp)[0], "the board never started"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "Traceback" not in err
+    assert _leftovers(tmp) == ([], [])
