@@ -438,23 +438,9 @@ class Threat:
                     # rule reads it only while the low-passed estimate is up, so only then is it
                     # worked out: a steady track pays nothing for it.
                     if accel >= _A_LEAD_SLOW_MIN_MM_S2:
-                        fast = raw // 2  # one frame of history: the frame before counts as unchanged
-                        dt_old = self._dt_ms
-                        if dt_old:
-                            old = self._prev
-                            o_stamp = old.stamp
-                            o_ids = old.ids
-                            o_gen = (gen - 1) & _T_MASK
-                            q = tid & _SLOT_MASK
-                            while o_stamp[q] == o_gen:
-                                if o_ids[q] == tid:
-                                    fast = (closing + old.rate[q]) * 1000 // (dt + dt_old)  # 2e8 at most
-                                    if fast > _A_MAX_MM_S2:
-                                        fast = _A_MAX_MM_S2
-                                    elif fast < -_A_MAX_MM_S2:
-                                        fast = -_A_MAX_MM_S2
-                                    break
-                                q = (q + 1) & _SLOT_MASK
+                        dt_old = self._dt_ms  # the table before the last: _prev, one frame older
+                        fast = _fast_estimate(self._prev, (gen - 1) & _T_MASK if dt_old else -2, tid, closing,
+                                              dt + dt_old, raw)
                     hits = tracks.hits[p]
                     # A track whose range moved other than its closing speed says is not one
                     # object (a multipath ghost, two reflections swapping ids): its count restarts.
@@ -603,21 +589,9 @@ class Threat:
                         # pays nothing for it.
                         fast = 0
                         if found >= 0 and accel >= _A_LEAD_SLOW_MIN_MM_S2:  # as in decide()
-                            fast = raw // 2
-                            if dt_old:
-                                o_gen = (prev_gen - 1) & _T_MASK  # found: prev_gen is the last frame's
-                                o_stamp = old.stamp
-                                o_ids = old.ids
-                                q = tid & _SLOT_MASK
-                                while o_stamp[q] == o_gen:
-                                    if o_ids[q] == tid:
-                                        fast = (old.rate[q] - rate) * 1000 // (dt + dt_old)
-                                        if fast > _A_MAX_MM_S2:
-                                            fast = _A_MAX_MM_S2
-                                        elif fast < -_A_MAX_MM_S2:
-                                            fast = -_A_MAX_MM_S2
-                                        break
-                                    q = (q + 1) & _SLOT_MASK
+                            # found: prev_gen is the last frame's, so the one before is prev_gen - 1
+                            fast = _fast_estimate(old, (prev_gen - 1) & _T_MASK if dt_old else -2, tid, closing,
+                                                  dt + dt_old, raw)
                         level = _level_of(self, rng, closing, accel, reaction, margin, settings, ego_mm_s, fast)
                     if level >= _WARNING:
                         hits = p_hits[found] + 1 if found >= 0 else 1
@@ -627,6 +601,27 @@ class Threat:
                                 hits = 1
                     ranges[slot] = rng
             hits_now[slot] = hits
+
+
+def _fast_estimate(old, old_gen, tid, closing, dt2, raw):
+    """The braking-lead rule's fast estimate of a track's relative deceleration (mm/s^2, closing
+    positive): its closing speed's change since the frame before the last (table `old`, frame
+    number `old_gen`, `dt2` ms ago), or half this frame's raw estimate when the track was not there
+    (old_gen -2: no history that far back; no slot holds it). Called by decide() and track() only
+    while the low-passed estimate is up, so a steady track never pays for the call."""
+    stamp = old.stamp
+    ids = old.ids
+    q = tid & _SLOT_MASK
+    while stamp[q] == old_gen:
+        if ids[q] == tid:
+            fast = (closing + old.rate[q]) * 1000 // dt2  # |diff| <= 2e5: 2e8 at most
+            if fast > _A_MAX_MM_S2:
+                return _A_MAX_MM_S2
+            if fast < -_A_MAX_MM_S2:
+                return -_A_MAX_MM_S2
+            return fast
+        q = (q + 1) & _SLOT_MASK
+    return raw // 2  # one frame of history: the frame before counts as unchanged
 
 
 _STANDSTILL_MM_S = const(100)  # ego speed below this (0.36 km/h) is a standstill

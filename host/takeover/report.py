@@ -85,16 +85,12 @@ def _pair_us(stats: dict) -> str:
     return f"{stats['p50']:.0f} / {stats['p99']:.0f} us"
 
 
-def outcome_text(run: Run) -> str:
-    return run.outcome_text()
-
-
 def summary_lines(run: Run) -> list[str]:
     """A few plain lines: outcome, alerts, latency against the floor. JUnit's system-out."""
     first = first_collision_warning(run)
     lines = [f"{'PASS' if run.passed else 'FAIL'}: {run.scenario.name} ({run.pace}, board {run.board} "
              f"on {run.port}, firmware {run.firmware})",
-             f"outcome: {outcome_text(run)}; highest alert {run.max_level}",
+             f"outcome: {run.outcome_text()}; highest alert {run.max_level}",
              "first collision WARNING or higher: " + (
                  "none" if first is None else
                  f"{first['level']} at t={_num(first['t_s'], ' s', 2)}, true TTC {_num(first['ttc_s'], ' s', 2)}"),
@@ -398,7 +394,7 @@ def _section(index: int, run: Run, png: bytes) -> str:
             f'<p class="sub">{e(run.pace)}; frames sent {e(str(f.get("sent")))}, processed {e(str(f.get("processed")))}, '
             f'dropped {e(str(f.get("dropped")))}, rejected {e(str(f.get("rejected")))}; '
             f"wall clock {_num(run.wall_s, ' s', 1)}</p>"
-            f"<p>{e(outcome_text(run))}; highest alert {_level_badge(run.max_level)}</p>"
+            f"<p>{e(run.outcome_text())}; highest alert {_level_badge(run.max_level)}</p>"
             f'<p class="sub">alert latency p50/p99 {_pair_us(run.latency_us)}, frame&rarr;status '
             f"{_pair_us(run.frame_latency_us)}, floor {_pair_us(run.floor_us)} (same link, same run)</p>"
             + (f'<ul class="failures">{failures}</ul>' if failures else "")
