@@ -13,7 +13,7 @@ import pytest
 import serial
 
 from takeover import cli, flash
-from takeover.errors import SetupError, UsageError
+from takeover.errors import LinkError, SetupError, UsageError
 
 ROOT = Path(__file__).resolve().parents[1]
 BOARDS = ("pico", "pico_w", "pico2", "sim")
@@ -197,3 +197,43 @@ def test_the_wrong_board_file_is_refused_naming_the_right_one():
                                 ("pico_w", "Raspberry Pi Pico W with RP2040", 4),
                                 ("pico2", "Raspberry Pi Pico2 with RP2350", 7)):
         flash.check_micropython(flash.load_board(name), (1, 27, 0), current | (arch << 10), machine, "p", True, "6.3")
+
+
+class _ExecHere:
+    """A raw REPL that runs each statement in CPython, in the test's folder; fails where told."""
+
+    def __init__(self, fail_at=None, error=""):
+        self.ns, self.statements, self.fail_at, self.error = {}, [], fail_at, error
+
+    def exec(self, code):
+        from mpremote.transport import TransportExecError
+
+        self.statements.append(code)
+        if len(self.statements) == self.fail_at:
+            raise TransportExecError(1, self.error)
+        exec(code, self.ns)
+        return b""
+
+
+def test_a_file_is_written_in_base64_statements_and_reads_back_the_same(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    data = bytes(range(256)) * 20 + b"\x00tail"  # 5125 bytes: three whole chunks and a short one
+    repl = _ExecHere()
+    flash.write_file(repl, "module.mpy", data)
+    assert (tmp_path / "module.mpy").read_bytes() == data
+    writes = repl.statements[1:-1]
+    assert len(writes) == -(-len(data) // flash.WRITE_CHUNK)
+    assert sum(len(s) for s in writes) < 1.4 * len(data)  # repr() of the same bytes: about 2.6x
+    assert not any(name in repl.ns for name in ("_f", "_w", "_d"))  # nothing left in the board's globals
+
+
+def test_a_write_the_board_refuses_is_one_line_naming_the_file_and_the_reason(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tkfw").mkdir()
+    repl = _ExecHere(fail_at=3, error="Traceback (most recent call last):\n  File \"<stdin>\", line 1\n"
+                                      "OSError: [Errno 28] ENOSPC\n")
+    with pytest.raises(LinkError) as err:
+        flash.write_file(repl, "tkfw/app.mpy", bytes(4000))
+    message = str(err.value)
+    assert "\n" not in message and "tkfw/app.mpy" in message and "ENOSPC" in message
+    assert "No space left on device" in message and "maintenance mode" in message

@@ -21,8 +21,11 @@ Errors end in one line (exit 2): unknown board, busy or missing port, no MicroPy
 from __future__ import annotations
 
 import ast
+import binascii
+import errno
 import hashlib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -332,6 +335,33 @@ def check_micropython(board: Board, version: tuple, mpy: int, machine: str, port
                          f"compiles for {board.mpy_arch}: wrong board file or wrong UF2 ({board.download})")
 
 
+# Bytes per raw-REPL statement when a file is written. mpremote's fs_writefile sends repr() of 256
+# bytes (about 2.6 characters a byte for .mpy); base64 is 1.33, and fewer, larger statements cost
+# the board fewer compiles. On the emulated Pico a 23 KB module took 3.7 s one way, 2.2 s the other.
+WRITE_CHUNK = 1536
+
+
+def write_file(transport, path: str, data: bytes) -> None:
+    """Write data to path on the board as base64 in raw-REPL statements of WRITE_CHUNK bytes. An
+    error on the board (a full file system, say) is one LinkError that names the file."""
+    from mpremote.transport import TransportExecError
+
+    try:
+        transport.exec(f"from binascii import a2b_base64 as _d\n_f=open({path!r},'wb')\n_w=_f.write")
+        for start in range(0, len(data), WRITE_CHUNK):
+            text = binascii.b2a_base64(data[start:start + WRITE_CHUNK], newline=False)
+            transport.exec(f"_w(_d({text!r}))")
+        transport.exec("_f.close()\ndel _f, _w, _d")
+    except TransportExecError as exc:
+        lines = exc.error_output.strip().splitlines() or ["no reason given"]
+        reason = lines[-1]
+        code = re.fullmatch(r"OSError: \[?Errno (\d+)\]?.*|OSError: (\d+)", reason)
+        if code and int(code.group(1) or code.group(2)) in errno.errorcode:
+            reason += f" ({os.strerror(int(code.group(1) or code.group(2)))})"
+        raise LinkError(f"the board could not write {path}: {reason}; it stays in maintenance mode until "
+                        "a flash completes") from None
+
+
 def deploy(port: str, board: Board, built: Build, log) -> Deployed:
     """Copy what differs, remove what is stale, write the manifest, leave maintenance mode, and
     soft-reset into the new firmware."""
@@ -374,7 +404,7 @@ def deploy(port: str, board: Board, built: Build, log) -> Deployed:
             if on_board.get(path) == hashlib.sha256(data).hexdigest():
                 result.unchanged.append(path)
                 continue
-            transport.fs_writefile(path, data)
+            write_file(transport, path, data)
             result.copied.append(path)
             result.copied_bytes += len(data)
             log(f"  copied {path} ({len(data)} bytes)")
@@ -386,7 +416,7 @@ def deploy(port: str, board: Board, built: Build, log) -> Deployed:
         files = {p: hashlib.sha256(d).hexdigest() for p, d in built.files.items()}
         listing = json.dumps({"board": board.name, "firmware": built.version, "files": files}, indent=1).encode()
         if on_board.get(MANIFEST) != hashlib.sha256(listing).hexdigest():  # nothing changed: no write
-            transport.fs_writefile(MANIFEST, listing)
+            write_file(transport, MANIFEST, listing)
         result.boot_hello = leave_maintenance(transport, board, on_board.get(maintenance.FLAG.lstrip("/")) is not None)
     except TransportError as exc:
         raise LinkError(f"mpremote lost the REPL on {port}: {exc}; run flash again") from None
