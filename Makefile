@@ -29,13 +29,13 @@ $(NODE_STAMP): package.json package-lock.json
 demo: setup
 	$(VENV)/bin/takeover run su7-construction-zone
 
-# The whole suite, what CI runs. Two workers, each with its own simulated board; pytest alone
-# (no -n) runs one worker, e.g. for a single real board. Then the emulated Pico's tests on their
-# own: its emulator keeps a core busy, and the simulated board's timing tests would share it
-# (docs/pico-emu.md). Time on a 2-core machine: docs/hil.md ("How long the suite takes").
+# The whole suite, what CI runs, in one pytest run of three workers, each with its own simulated
+# board; pytest alone (no -n) runs one worker, e.g. for a single real board. One worker takes the
+# emulated Pico's module whole (--dist loadgroup, pyproject.toml): its emulator keeps a core busy.
+# The other two share the second core, which their real-time scenarios mostly leave idle.
+# Time on a 2-core machine: docs/hil.md ("How long the suite takes").
 test: setup
-	$(PY) -m pytest -n 2 -m "not pico_emu"
-	$(PY) -m pytest -m pico_emu
+	$(PY) -m pytest -n 3
 
 # The edit loop, about 40 s on 2 cores: tests/ (the firmware on CPython, the same vectors on the
 # MicroPython VM, the CLI) without the tests marked slow (the VM fuzz corpus, the type check).

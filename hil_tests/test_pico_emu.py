@@ -3,9 +3,9 @@
 simulated board cannot make: the rp2 I/O backend, TinyUSB's serial port, native armv6m modules,
 machine.Pin / PWM / WDT, the chip's pins and its watchdog.
 
-One emulator for the module (flashing takes half a minute), on a flash image in a temporary folder.
-`make test` runs this module on its own, after the rest: the emulator keeps a core busy, and the
-simulated board's timing tests would otherwise share it. Runs are paced by lockstep or by the frames' own timestamps, so
+One emulator for the module (booting and flashing it twice takes about 20 s), on a flash image in
+a temporary folder, and one pytest-xdist worker for the whole module (its xdist_group): the emulator
+keeps a core busy. Runs are paced by lockstep or by the frames' own timestamps, so
 outcomes do not depend on how fast the emulator runs here. Skipped, with the line that says what to
 download, when the MicroPython UF2 or the boot ROM is not on this machine (takeover.picoemu).
 """
@@ -36,7 +36,9 @@ from test_link import (  # noqa: F401
 from test_robustness import BUSY_ROAD, _accounted
 from test_scenarios import test_su7_barrier_raises_a_warning_before_the_would_be_impact  # noqa: F401
 
-pytestmark = pytest.mark.pico_emu  # make test runs these on their own, after the rest (Makefile)
+# One worker runs the whole module, on one emulator (--dist loadgroup, pyproject.toml); xdist hands
+# out the biggest group first, so it starts at once while the other worker takes the rest.
+pytestmark = [pytest.mark.pico_emu, pytest.mark.xdist_group("pico_emu")]
 
 ROOT = Path(__file__).resolve().parents[1]
 ST = Settings()

@@ -3,9 +3,14 @@
 Each case runs pytest on a small test file of its own (pytester); the ports are never opened, so
 any non-sim URL stands in for a real board."""
 
+import tomllib
+from pathlib import Path
+
 import pytest
 
 from takeover import pytest_plugin
+
+ROOT = Path(__file__).resolve().parents[1]
 
 pytest_plugins = ["pytester"]
 
@@ -78,3 +83,31 @@ def test_real_board_tests_skip_on_sim_with_the_reason_and_run_on_a_port(pytester
 def test_port_lists_that_give_no_serial_port_two_workers_are_accepted(ports, workers):
     pytest_plugin.check_ports(ports, workers)
     assert pytest_plugin.assign(ports, workers)[:len(ports)] == ports
+
+
+@pytest.mark.slow
+def test_a_module_marked_with_one_xdist_group_runs_on_one_worker_with_this_repos_options(pytester):
+    """hil_tests/test_pico_emu.py relies on it to boot one emulator for its module while the other
+    worker runs the rest; a pytest that pytest-xdist cannot group spreads it, silently."""
+    addopts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]["addopts"]
+    pytester.makeini(f"[pytest]\naddopts = {addopts}\n")
+    pytester.makepyfile(test_grouped="""
+        import os
+        import pytest
+
+        pytestmark = pytest.mark.xdist_group("one_board")
+
+        @pytest.mark.parametrize("k", range(8))
+        def test_where(k):
+            with open("grouped.txt", "a") as f:
+                f.write(os.environ["PYTEST_XDIST_WORKER"] + "\\n")
+    """, test_other="""
+        import pytest
+
+        @pytest.mark.parametrize("k", range(8))
+        def test_elsewhere(k):
+            pass
+    """)
+    pytester.runpytest_subprocess("-n", "2").assert_outcomes(passed=16)
+    workers = (pytester.path / "grouped.txt").read_text().split()
+    assert len(workers) == 8 and len(set(workers)) == 1, workers
