@@ -159,6 +159,21 @@ def _parser() -> argparse.ArgumentParser:
     repl.add_argument("--board", default="pico", help="board file boards/NAME.py (default pico; sim for a "
                                                       "`takeover sim` board)")
     repl.add_argument("--exit", action="store_true", help="leave maintenance mode: the firmware starts again")
+
+    farm = sub.add_parser("farm", help="a local labgrid farm on loopback: a coordinator and an exporter per board "
+                                       "(docs/farm.md)")
+    farm.add_argument("action", choices=("up", "down", "status"),
+                      help="up: start it and wait for its places; down: stop everything it started; status: "
+                           "its places")
+    farm.add_argument("--boards", default="sim,pico-emu", metavar="KIND,KIND",
+                      help="one place per board, each with its own exporter: sim, pico-emu (default sim,pico-emu)")
+    farm.add_argument("--serial", choices=("ser2net", "exporter"), default="ser2net",
+                      help="ser2net (default): ser2net run per board with nodelay, exported as a "
+                           "NetworkSerialPort; exporter: a RawSerialPort whose ser2net labgrid's exporter runs, "
+                           "with ser2net's defaults (slower replies)")
+    farm.add_argument("--dir", type=Path, default=None, metavar="DIR",
+                      help="the farm's folder: its state, log and the labgrid files (default: the user cache "
+                           "folder's takeover/farm)")
     return p
 
 
@@ -219,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_flash(args)
         if args.command == "repl":
             return _cmd_repl(args)
+        if args.command == "farm":
+            return _cmd_farm(args)
     except TakeoverError as exc:
         print(f"takeover: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
@@ -261,6 +278,37 @@ def _cmd_sim(args) -> int:
         return 0
     finally:
         opened.close()
+
+
+def _cmd_farm(args) -> int:
+    from takeover import farm
+
+    folder = args.dir or farm.default_dir()
+    if args.action == "up":
+        state = farm.up(folder, farm.parse_boards(args.boards), args.serial)
+        _print_farm(state)
+        print(f"export LG_COORDINATOR={state['coordinator']}   # for labgrid-client, and for --port labgrid:PLACE")
+        print(f"takeover farm down{'' if args.dir is None else f' --dir {folder}'}   # stops it all")
+        return 0
+    if args.action == "down":
+        if not farm.down(folder):
+            print(f"no farm is up in {folder}")
+            return 0
+        print(f"the farm in {folder} is down")
+        return 0
+    state = farm.read_state(folder)
+    if not state:
+        print(f"no farm is up in {folder} (`takeover farm up` starts one)")
+        return EXIT_ERROR
+    _print_farm(state)
+    return 0
+
+
+def _print_farm(state: dict) -> None:
+    print(f"labgrid coordinator {state['coordinator']}; places:")
+    for place in state["places"]:
+        print(f"  {place['name']:<12} board={place['board']:<6} kind={place['kind']:<9} "
+              f"--port labgrid:{place['name']}")
 
 
 def _cmd_repl(args) -> int:

@@ -69,6 +69,7 @@ class Device:
         self.board = board
         self.baudrate = baudrate
         self.sim: NodeBoard | None = None  # the board this Device started (simulated or emulated), if any
+        self._lease = None  # what holds a shared board (a labgrid place) while this Device has it
         self.hello: Hello | None = None
         self.sent = 0  # frames sent since the session started (INFO_REQ included)
         self._seq = 0
@@ -84,6 +85,7 @@ class Device:
     def open(self) -> "Device":
         opened = ports.start(self.port, self.board)
         self.sim = opened.board
+        self._lease = opened.lease
         path = opened.path
         options = {"baudrate": self.baudrate, "timeout": 0.05, "write_timeout": 2}
         if path.startswith("rfc2217://"):
@@ -113,6 +115,9 @@ class Device:
                 pass
         if self.sim is not None:
             self.sim.stop()
+        if self._lease is not None:  # after the drive has ended: the next holder finds the board quiet
+            self._lease.release()
+            self._lease = None
 
     def __enter__(self) -> "Device":
         return self.open()

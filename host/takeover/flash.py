@@ -507,7 +507,7 @@ def flash(port: str, board_name: str | None, firmware: Path = FIRMWARE_DIR, link
                              f"{', '.join(n for n in board_names() if n != 'sim')}")
         board_name = "sim" if local == "sim" else "pico"
     board = load_board(board_name)
-    if local is None:
+    if port_kinds.scheme(port) is None:
         open_port(port).close()  # a busy or missing port fails now, before anything is compiled
     built = build(board, firmware)
     # A simulated board starts with an empty flash; an emulated Pico with its flash image as it is.

@@ -9,6 +9,11 @@ if any, to stop when done.
                          command on its flash image NAME (default "default", in the user cache folder;
                          a path names an image file), flashed with this checkout's firmware first if
                          it does not answer with it
+    labgrid:PLACE[?wait=S]
+                         a board of a labgrid farm: the place is acquired through the coordinator
+                         (LG_COORDINATOR), waiting up to S seconds (default 600) while someone else
+                         holds it, its serial port opened over RFC 2217, and the place released when
+                         the command ends, however it ends (takeover.labgrid_lease)
     anything else        a serial device (/dev/ttyACM0, COM3) or a pyserial URL (rfc2217://host:port,
                          socket://host:port), opened as it is
 """
@@ -24,17 +29,22 @@ from typing import Callable
 from takeover.errors import LinkError, UsageError
 from takeover.nodeboard import NodeBoard
 
+SIM = "sim"
 PICO_EMU = "pico-emu"
+LABGRID = "labgrid"
 
 
 @dataclass
 class Opened:
     path: str  # what pyserial opens
     board: NodeBoard | None = None  # the board process this command started, if any
+    lease: object | None = None  # what holds a shared board for this command (a labgrid place), if any
 
     def close(self) -> None:
         if self.board is not None:
             self.board.stop()
+        if self.lease is not None:
+            self.lease.release()
 
 
 def _sim(rest: str, board: str, blank: bool, log) -> Opened:
@@ -69,23 +79,38 @@ def _pico_emu(rest: str, board: str, blank: bool, log) -> Opened:
     return Opened(path, emu)
 
 
-RESOLVERS: dict[str, Callable[[str, str, bool, Callable], Opened]] = {"sim": _sim, PICO_EMU: _pico_emu}
+def _labgrid(rest: str, board: str, blank: bool, log) -> Opened:
+    from takeover.labgrid_lease import Lease, parse
+
+    lease = Lease(parse(rest), log)
+    return Opened(lease.acquire(), lease=lease)
+
+
+RESOLVERS: dict[str, Callable[[str, str, bool, Callable], Opened]] = {
+    SIM: _sim, PICO_EMU: _pico_emu, LABGRID: _labgrid}
+
+
+def scheme(port: str) -> str | None:
+    """The scheme of a port this module resolves ("sim", "pico-emu", "labgrid"), else None: a
+    device path or a pyserial URL, opened as it is."""
+    name = port.split(":", 1)[0]
+    return name if name in RESOLVERS and "//" not in port else None
 
 
 def kind(port: str) -> str | None:
     """The scheme of a port this module starts a board for ("sim", "pico-emu"), else None."""
-    scheme = port.split(":", 1)[0]
-    return scheme if scheme in RESOLVERS and "//" not in port else None
+    name = scheme(port)
+    return name if name in (SIM, PICO_EMU) else None
 
 
 def start(port: str, board: str = "sim", blank: bool = False, log=None) -> Opened:
     """Resolve `port`: start the board it names, or take it as a serial device or pyserial URL.
     blank: a simulated board with an empty flash, an emulated one with its flash as it is."""
-    scheme = kind(port)
-    if scheme is None:
+    name = scheme(port)
+    if name is None:
         return Opened(port)
     rest = port.split(":", 1)[1] if ":" in port else ""
-    return RESOLVERS[scheme](rest, board, blank, log or _stderr)
+    return RESOLVERS[name](rest, board, blank, log or _stderr)
 
 
 def _stderr(text: str) -> None:

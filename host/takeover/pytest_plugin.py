@@ -16,6 +16,9 @@ interleave their frames. docs/hil.md has the details.
 
 from __future__ import annotations
 
+import html
+import sys
+
 import pytest
 
 from takeover import ports as port_kinds
@@ -43,6 +46,30 @@ def pytest_configure(config):
     config.addinivalue_line("filterwarnings", r"ignore:set(Daemon|Name)\(\) is deprecated:DeprecationWarning:serial")
     if not hasattr(config, "workerinput"):  # the controller (or a run without xdist) checks once
         check_ports(ports_of(config), worker_count(config))
+    given = given_port(config)
+    if _runs_tests(config) and port_kinds.scheme(given) == port_kinds.LABGRID:
+        # The place is held for the whole run (every test opens its URL), and let go at the end,
+        # or when this process ends however it ends (takeover.labgrid_lease).
+        from takeover.errors import TakeoverError
+        from takeover.labgrid_lease import Lease, parse
+
+        lease = Lease(parse(given.split(":", 1)[1]), log=lambda text: print(text, file=sys.stderr, flush=True))
+        try:
+            lease.acquire()
+        except TakeoverError as exc:
+            raise pytest.UsageError(f"--port {given}: {exc}") from None
+        config._takeover_lease = lease
+
+
+def pytest_unconfigure(config):
+    lease = getattr(config, "_takeover_lease", None)
+    if lease is not None:
+        lease.release()
+
+
+def _runs_tests(config) -> bool:
+    """This process runs tests: an xdist worker, or pytest without xdist (not xdist's controller)."""
+    return hasattr(config, "workerinput") or config.getoption("dist", "no") == "no"
 
 
 def ports_of(config) -> list[str]:
@@ -92,6 +119,13 @@ def check_ports(ports: list[str], workers: int) -> None:
 
 
 def worker_port(config) -> str:
+    """What this worker's tests open: its port, or the URL of the labgrid place it holds."""
+    lease = getattr(config, "_takeover_lease", None)
+    return lease.url if lease is not None else given_port(config)
+
+
+def given_port(config) -> str:
+    """This worker's port as given (--port), e.g. labgrid:sim-1."""
     ports = ports_of(config)
     index = worker_index(config)
     port = ports[index % len(ports)]
@@ -100,16 +134,45 @@ def worker_port(config) -> str:
     return port
 
 
+def board_of(config) -> dict:
+    """The board this worker tests on, for reports: port, and for a labgrid place its board and kind."""
+    lease = getattr(config, "_takeover_lease", None)
+    found = {"port": given_port(config)}
+    if lease is not None:
+        found.update(place=lease.spec.place, board=lease.board, kind=lease.kind)
+    elif port_kinds.kind(found["port"]) is not None:
+        found.update(board=config.getoption("takeover_board") if found["port"] == SIM else "pico",
+                     kind=port_kinds.kind(found["port"]))
+    return found
+
+
 def pytest_collection_modifyitems(config, items):
-    port = worker_port(config)
-    if port != SIM:
+    found = board_of(config)
+    for item in items:  # junit's <properties> and the HTML report's board column
+        item.user_properties.extend(found.items())
+    if found.get("kind") != SIM:  # an emulated Pico answers as a Pico does: real_board tests run on it
         return
     # A skip mark, not a skip in a hook: the summary then names the test, not this file.
-    skip = pytest.mark.skip(reason="needs a real board: this worker's port is sim "
+    shown = found["port"] if "place" not in found else f"{found['port']}, a simulated board"
+    skip = pytest.mark.skip(reason=f"needs a real board: this worker's port is {shown} "
                                    "(run with --port /dev/ttyACM0 or --port rfc2217://host:port)")
     for item in items:
         if item.get_closest_marker("real_board") is not None:
             item.add_marker(skip)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_html_results_table_header(cells):
+    cells.insert(2, "<th>Board</th>")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_html_results_table_row(report, cells):
+    props = dict(getattr(report, "user_properties", ()))
+    text = props.get("port", "")
+    if props.get("board"):
+        text += f" ({props['board']}, {props.get('kind', '')})"
+    cells.insert(2, f"<td>{html.escape(text)}</td>")
 
 
 def pytest_report_header(config):

@@ -1,0 +1,196 @@
+"""A labgrid farm this test starts itself (`takeover farm up`: a coordinator and two exporters,
+each with a simulated board, as separate processes on loopback), used as a bench team would:
+`--port labgrid:PLACE` on the command line and on pytest, a place held by someone else waited for
+and never taken, a holder that is killed outright letting its place go, and `farm down` leaving
+no process behind.
+
+Needs labgrid (the test extras pin it) and ser2net (an OS package: `.ci/run` installs it, else
+these tests skip and say so)."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from takeover import farm
+from takeover.errors import SetupError
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("farm")]  # one farm, on one worker
+
+ROOT = Path(__file__).resolve().parents[1]
+TAKEOVER = [sys.executable, "-m", "takeover.cli"]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """The farm's state (coordinator, places), and the environment that points labgrid at it."""
+    try:
+        farm.check_tools()
+    except SetupError as exc:
+        pytest.skip(str(exc))
+    folder = tmp_path_factory.mktemp("farm")
+    state = farm.up(folder, ["sim", "sim"], log=lambda text: None)
+    env = {**os.environ, "LG_COORDINATOR": state["coordinator"]}
+    try:
+        yield state, env, folder
+    finally:
+        farm.down(folder)
+        assert not farm._alive(state["pid"])
+        # nothing the farm started is left: no exporter, coordinator, ser2net or board
+        left = [cmd for cmd in _commands() if str(folder) in cmd or any(p["tty"] in cmd for p in state["places"])]
+        assert left == [], left
+
+
+def _commands() -> list[str]:
+    found = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit() and int(pid) != os.getpid():
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    found.append(f.read().replace(b"\0", b" ").decode(errors="replace"))
+            except OSError:
+                pass
+    return found
+
+
+def _holders(env) -> dict[str, str]:
+    """place -> "host/user" for every held place (labgrid-client who)."""
+    out = subprocess.run([sys.executable, "-m", "labgrid.remote.client", "who"], env=env, capture_output=True,
+                         text=True, timeout=60, check=True).stdout
+    held = {}
+    for line in out.splitlines()[1:]:
+        words = line.split()
+        if len(words) >= 3:
+            held[words[2]] = f"{words[1]}/{words[0]}"
+    return held
+
+
+def _client(env, *args, user=None):
+    if user is not None:
+        env = {**env, "LG_USERNAME": user}
+    subprocess.run([sys.executable, "-m", "labgrid.remote.client", *args], env=env, capture_output=True,
+                   text=True, timeout=60, check=True)
+
+
+def _wait_until(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"not within {timeout} s: {what}")
+
+
+def test_the_farm_has_a_place_per_board_each_named_with_its_board_and_kind(lab):
+    state, env, _ = lab
+    assert [(p["name"], p["board"], p["kind"]) for p in state["places"]] == [("sim-1", "sim", "sim"),
+                                                                              ("sim-2", "sim", "sim")]
+    out = subprocess.run([sys.executable, "-m", "labgrid.remote.client", "-p", "sim-2", "show"], env=env,
+                         capture_output=True, text=True, timeout=60, check=True).stdout
+    assert "board=sim" in out and "kind=sim" in out and "NetworkSerialPort" in out, out
+
+
+def test_the_su7_and_a_driver_story_run_at_the_same_time_each_on_its_own_place(lab, tmp_path):
+    _, env, _ = lab
+    runs = {place: subprocess.Popen([*TAKEOVER, "run", scenario, "--port", f"labgrid:{place}", "--lockstep",
+                                     "--json", str(tmp_path / f"{place}.json")],
+                                    env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for place, scenario in (("sim-1", "su7-construction-zone"), ("sim-2", "dm-falls-asleep"))}
+    for place, proc in runs.items():
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, (place, out, err)
+        assert f"acquired place {place} (sim, sim)" in err, err
+    su7 = json.loads((tmp_path / "sim-1.json").read_text())["scenarios"][0]
+    story = json.loads((tmp_path / "sim-2.json").read_text())["scenarios"][0]
+    assert su7["name"] == "su7-construction-zone" and su7["passed"] and not su7["outcome"]["collision"]
+    assert su7["port"] == "labgrid:sim-1" and su7["max_level"] in ("WARNING", "TAKEOVER", "EMERGENCY")
+    assert story["name"] == "dm-falls-asleep" and story["passed"] and story["port"] == "labgrid:sim-2"
+    assert _holders(env) == {}  # both places were let go
+
+
+def test_a_place_held_by_another_user_is_waited_for_and_not_taken(lab):
+    _, env, _ = lab
+    _client(env, "-p", "sim-1", "acquire", user="alice")
+    proc = subprocess.Popen([*TAKEOVER, "run", "lead-car-same-speed", "--port", "labgrid:sim-1", "--lockstep"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(4.0)
+        assert proc.poll() is None, proc.communicate()  # still waiting
+        assert _holders(env)["sim-1"].endswith("/alice")  # and alice still has it
+    finally:
+        _client(env, "-p", "sim-1", "release", user="alice")
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, (out, err)
+    assert "place sim-1 is held by" in err and "/alice: waiting for it" in err, err
+    assert err.index("/alice: waiting") < err.index("acquired place sim-1"), err
+    assert "PASS" in out
+
+
+def test_a_wait_that_runs_out_is_one_line_and_exit_2(lab):
+    _, env, _ = lab
+    _client(env, "-p", "sim-2", "acquire", user="bob")
+    try:
+        proc = subprocess.run([*TAKEOVER, "run", "lead-car-same-speed", "--port", "labgrid:sim-2?wait=1"],
+                              env=env, capture_output=True, text=True, timeout=120)
+    finally:
+        _client(env, "-p", "sim-2", "release", user="bob")
+    last = proc.stderr.strip().splitlines()[-1]
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert last.startswith("takeover: error: labgrid: place sim-2 still held by") and "/bob after 1 s" in last, last
+
+
+def test_a_holder_killed_outright_lets_its_place_go(lab):
+    _, env, _ = lab
+    proc = subprocess.Popen([*TAKEOVER, "run", "su7-construction-zone", "--port", "labgrid:sim-1"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_until(lambda: "sim-1" in _holders(env), 60, "the run acquired sim-1")
+        time.sleep(1.0)  # driving now
+        proc.send_signal(signal.SIGKILL)  # no handler, no finally: only the guard can let go
+        proc.wait(timeout=10)
+        _wait_until(lambda: "sim-1" not in _holders(env), 15, "sim-1 released after its holder was killed")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.stderr.close()
+    again = subprocess.run([*TAKEOVER, "run", "lead-car-same-speed", "--port", "labgrid:sim-1", "--lockstep"],
+                           env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+
+
+def test_an_unknown_place_is_one_line_naming_the_places_there_are(lab):
+    _, env, _ = lab
+    proc = subprocess.run([*TAKEOVER, "run", "lead-car-same-speed", "--port", "labgrid:sim-9"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "no place 'sim-9'" in proc.stderr and "places: sim-1, sim-2" in proc.stderr
+
+
+def test_pytest_across_the_farm_names_the_place_and_board_of_every_test(lab, tmp_path):
+    _, env, _ = lab
+    junit, report = tmp_path / "junit.xml", tmp_path / "report.html"
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-n", "2",
+                           "--port", "labgrid:sim-1", "--port", "labgrid:sim-2",
+                           "hil_tests/test_link.py", "hil_tests/test_real_board.py",
+                           f"--junitxml={junit}", f"--html={report}"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    import xml.etree.ElementTree as ET
+
+    cases = ET.parse(junit).getroot().iter("testcase")
+    places = set()
+    for case in cases:
+        props = {p.get("name"): p.get("value") for p in case.iter("property")}
+        assert props.get("board") == "sim" and props.get("kind") == "sim", (case.get("name"), props)
+        assert props["port"] == f"labgrid:{props['place']}"
+        places.add(props["place"])
+    assert places == {"sim-1", "sim-2"}  # both workers ran tests, each on its own place
+    page = report.read_text()
+    assert "<th>Board</th>" in page and "labgrid:sim-1 (sim, sim)" in page and "labgrid:sim-2 (sim, sim)" in page
+    assert "needs a real board: this worker's port is labgrid:sim-" in proc.stdout  # skipped, with the reason
+    assert _holders(env) == {}
