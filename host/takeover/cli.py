@@ -162,9 +162,13 @@ def _parser() -> argparse.ArgumentParser:
 
     farm = sub.add_parser("farm", help="a local labgrid farm on loopback: a coordinator and an exporter per board "
                                        "(docs/farm.md)")
-    farm.add_argument("action", choices=("up", "down", "status"),
+    farm.add_argument("action", choices=("up", "down", "status", "bench"),
                       help="up: start it and wait for its places; down: stop everything it started; status: "
-                           "its places")
+                           "its places; bench: latency on a place against the local pty, and scenarios per "
+                           "minute on one place and on two")
+    farm.add_argument("--scenario", default="su7-construction-zone", help="for bench (default su7-construction-zone)")
+    farm.add_argument("--rounds", type=int, default=10, metavar="N",
+                      help="for bench: runs per link and per place (default 10)")
     farm.add_argument("--boards", default="sim,pico-emu", metavar="KIND,KIND",
                       help="one place per board, each with its own exporter: sim, pico-emu (default sim,pico-emu)")
     farm.add_argument("--serial", choices=("ser2net", "exporter"), default="ser2net",
@@ -296,6 +300,12 @@ def _cmd_farm(args) -> int:
             return 0
         print(f"the farm in {folder} is down")
         return 0
+    if args.action == "bench":
+        from takeover import farm_bench
+
+        if not 1 <= args.rounds <= 1000:
+            raise UsageError("--rounds must be 1 to 1000")
+        return farm_bench.main(folder, args.scenario, args.rounds)
     state = farm.read_state(folder)
     if not state:
         print(f"no farm is up in {folder} (`takeover farm up` starts one)")

@@ -175,7 +175,7 @@ def _log_tail(folder: Path) -> str:
 
 
 # -- the keeper -----------------------------------------------------------------------------------
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -219,7 +219,7 @@ def serve(folder: Path, boards: list[str], serial: str = "ser2net") -> int:
     started = []
     code = 0
     try:
-        port = _free_port()
+        port = free_port()
         coordinator = f"127.0.0.1:{port}"
         procs.append(subprocess.Popen([*_labgrid("coordinator"), "-l", coordinator], cwd=folder,
                                       stdin=subprocess.DEVNULL))
@@ -242,8 +242,8 @@ def serve(folder: Path, boards: list[str], serial: str = "ser2net") -> int:
             if serial == "exporter":  # labgrid's own way: the exporter runs ser2net, with its defaults
                 config.write_text(f"{name}:\n  RawSerialPort:\n    port: {json.dumps(path)}\n    speed: 115200\n")
             else:
-                tcp = _free_port()
-                procs.append(_ser2net(folder, name, path, tcp))
+                tcp = free_port()
+                procs.append(start_ser2net(folder, name, path, tcp))
                 config.write_text(f"{name}:\n  NetworkSerialPort:\n    host: 127.0.0.1\n    port: {tcp}\n"
                                   f"    speed: 115200\n    protocol: rfc2217\n")
             procs.append(subprocess.Popen([*_labgrid("exporter"), "-c", coordinator, "-n", f"farm-{name}",
@@ -295,7 +295,7 @@ def ser2net_binary() -> str | None:
     return _which("ser2net") or next((p for p in ("/usr/sbin/ser2net", "/usr/bin/ser2net") if Path(p).is_file()), None)
 
 
-def _ser2net(folder: Path, name: str, tty: str, tcp: int) -> subprocess.Popen:
+def start_ser2net(folder: Path, name: str, tty: str, tcp: int) -> subprocess.Popen:
     """ser2net for one board, as docs/hil.md measured it best: tcp(nodelay) and chardelay: false
     (with its defaults a frame's reply waits up to 40 ms in a TCP or character timer). One client
     at a time: the place's holder."""
