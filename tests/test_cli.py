@@ -1,6 +1,7 @@
 """The command line: one readable line for every mistake, exit codes a script can trust."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -36,6 +37,13 @@ def _run(*args):
     (["evidence", "--critical", "many"], ["--critical", "invalid int value"]),
     (["evidence", "--out", "/proc/evidence"], ["--out /proc/evidence: cannot create it"]),
     (["evidence", "--save", "/proc/evidence"], ["--save /proc/evidence: cannot create it"]),
+    (["run", "su7-construction-zone", "--port", "labgrid:"], ["names no place", "labgrid-client places"]),
+    (["run", "su7-construction-zone", "--port", "labgrid:bench-1?wait=soon"], ["wait must be a number of seconds"]),
+    (["run", "su7-construction-zone", "--port", "labgrid:bench-1?hold=1"], ["unknown option 'hold'"]),
+    (["repl", "--port", "labgrid:bench-1"], ["labgrid-client -p bench-1 acquire", "console"]),
+    (["sim", "--port", "labgrid:bench-1"], ["starts a board of its own"]),
+    (["farm", "up", "--boards", "sim,pico"], ["unknown board kind 'pico'", "sim, pico-emu"]),
+    (["farm", "bench", "--rounds", "0"], ["--rounds must be 1 to 1000"]),
 ])
 def test_a_command_line_mistake_is_one_line_and_exit_2(args, words):
     proc = _run(*args)
@@ -149,3 +157,13 @@ def test_the_alert_table_keeps_a_space_between_columns_however_wide_a_figure(cap
     rows = capsys.readouterr().out.splitlines()[2:]
     assert rows[0].split()[-5:] == ["-", "-", "+156", "ms", "quiet"]  # a quiet input: its own column
     assert rows[1].split()[-8:] == ["123.45", "s", "123.40", "s", "1234.5", "m", "1234567", "us"]
+
+
+def test_a_labgrid_port_without_a_coordinator_is_one_line_that_says_how_to_start_one():
+    proc = subprocess.run([sys.executable, "-m", "takeover.cli", "run", "lead-car-same-speed", "--port",
+                           "labgrid:bench-1"], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "LG_COORDINATOR": "127.0.0.1:1"})
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1, proc.stderr
+    assert lines[0].startswith("takeover: error: labgrid: no coordinator answers at 127.0.0.1:1")
+    assert "takeover farm up" in lines[0] and "LG_COORDINATOR" in lines[0]

@@ -328,6 +328,12 @@ def _cmd_repl(args) -> int:
     if ports.kind(args.port) is not None:
         raise UsageError(f"--port {args.port} starts a board for one command, gone when it ends: start one "
                          f"that stays with `takeover sim` (it prints its port) and give that port")
+    if ports.scheme(args.port) == ports.LABGRID:
+        # A command's place is released when it ends, and the REPL is for the commands after it.
+        place = args.port.split(":", 1)[1].split("?")[0]
+        raise UsageError(f"--port {args.port}: the REPL needs a board you keep: `labgrid-client -p {place} "
+                         f"acquire`, then `labgrid-client -p {place} console` (or takeover repl --port "
+                         f"rfc2217://HOST:PORT?ign_set_control, from `labgrid-client -p {place} show`)")
     board = flash.load_board(args.board)
     if not args.exit:
         how = flash.reach_repl(args.port, board, print)

@@ -156,7 +156,7 @@ def guard(coordinator: str, name: str, wait_s: float) -> int:
     try:
         session = start_session(coordinator)
     except (LabgridError, grpc.RpcError, OSError) as exc:
-        _say(f"error no labgrid coordinator answers at {coordinator} ({exc}): start one "
+        _say(f"error no coordinator answers at {coordinator} ({exc}): start one "
              "(`takeover farm up` starts a local farm) or set LG_COORDINATOR")
         return 1
     loop = session.loop
