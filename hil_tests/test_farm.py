@@ -194,3 +194,15 @@ def test_pytest_across_the_farm_names_the_place_and_board_of_every_test(lab, tmp
     assert "<th>Board</th>" in page and "labgrid:sim-1 (sim, sim)" in page and "labgrid:sim-2 (sim, sim)" in page
     assert "needs a real board: this worker's port is labgrid:sim-" in proc.stdout  # skipped, with the reason
     assert _holders(env) == {}
+
+
+def test_flash_reaches_a_place_over_rfc2217_and_a_second_flash_copies_nothing(lab):
+    _, env, _ = lab
+    runs = [subprocess.run([*TAKEOVER, "flash", "--port", "labgrid:sim-2", "--board", "sim"], env=env,
+                           capture_output=True, text=True, timeout=300) for _ in range(2)]
+    for proc in runs:
+        assert proc.returncode == 0, proc.stderr
+        assert "matches this checkout" in proc.stdout
+        assert proc.stdout.strip().splitlines()[-1].startswith("flashed sim on labgrid:sim-2 in ")
+    assert "copied 0 files (0 bytes)" in runs[1].stdout, runs[1].stdout
+    assert _holders(env) == {}

@@ -88,8 +88,6 @@ class Device:
         self._lease = opened.lease
         path = opened.path
         options = {"baudrate": self.baudrate, "timeout": 0.05, "write_timeout": 2}
-        if path.startswith("rfc2217://"):
-            del options["write_timeout"]  # pyserial's RFC 2217 client refuses one
         try:
             self._ser = ports.open_serial(path, **options)  # exclusively: one command per board
         except LinkError:

@@ -169,6 +169,8 @@ def open_serial(path: str, **options):
 
     if "://" not in path:
         options["exclusive"] = True
+    if path.startswith("rfc2217://"):
+        options.pop("write_timeout", None)  # pyserial's RFC 2217 client refuses one (NotImplementedError)
     try:
         return serial.serial_for_url(path, **options)
     except (serial.SerialException, OSError, ValueError) as exc:
