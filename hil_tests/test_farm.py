@@ -1,5 +1,6 @@
-"""A labgrid farm this test starts itself (`takeover farm up`: a coordinator and two exporters,
-each with a simulated board, as separate processes on loopback), used as a bench team would:
+"""A labgrid farm this test starts itself (`takeover farm up`: a coordinator and two exporters, one
+with a simulated board and one with an emulated Pico, or a second simulated board where the
+emulated Pico's files are missing; separate processes on loopback), used as a bench team would:
 `--port labgrid:PLACE` on the command line and on pytest, a place held by someone else waited for
 and never taken, a holder that is killed outright letting its place go, and `farm down` leaving
 no process behind.
@@ -19,8 +20,11 @@ import pytest
 
 from takeover import farm
 from takeover.errors import SetupError
+from takeover.picoemu import MissingFile, find_file
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("farm")]  # one farm, on one worker
+# One farm, on one worker: the emulated Pico module's, so that its emulator and the farm's, each
+# keeping a core busy, never run at once.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("pico_emu")]
 
 ROOT = Path(__file__).resolve().parents[1]
 TAKEOVER = [sys.executable, "-m", "takeover.cli"]
@@ -33,8 +37,14 @@ def lab(tmp_path_factory):
         farm.check_tools()
     except SetupError as exc:
         pytest.skip(str(exc))
+    try:
+        find_file("uf2")
+        find_file("bootrom")
+        boards = ["sim", "pico-emu"]
+    except MissingFile:
+        boards = ["sim", "sim"]
     folder = tmp_path_factory.mktemp("farm")
-    state = farm.up(folder, ["sim", "sim"], log=lambda text: None)
+    state = farm.up(folder, boards, log=lambda text: None)
     env = {**os.environ, "LG_COORDINATOR": state["coordinator"]}
     try:
         yield state, env, folder
@@ -86,30 +96,40 @@ def _wait_until(predicate, timeout: float, what: str) -> None:
     raise AssertionError(f"not within {timeout} s: {what}")
 
 
+def _expected_board(kind: str) -> str:
+    return "sim" if kind == "sim" else "pico"
+
+
 def test_the_farm_has_a_place_per_board_each_named_with_its_board_and_kind(lab):
     state, env, _ = lab
-    assert [(p["name"], p["board"], p["kind"]) for p in state["places"]] == [("sim-1", "sim", "sim"),
-                                                                              ("sim-2", "sim", "sim")]
-    out = subprocess.run([sys.executable, "-m", "labgrid.remote.client", "-p", "sim-2", "show"], env=env,
+    kinds = [p["kind"] for p in state["places"]]
+    assert kinds[0] == "sim" and kinds[1] in ("sim", "pico-emu")
+    assert [(p["name"], p["board"]) for p in state["places"]] == [
+        (f"{kind}-{k}", _expected_board(kind)) for k, kind in enumerate(kinds, 1)]
+    second = state["places"][1]
+    out = subprocess.run([sys.executable, "-m", "labgrid.remote.client", "-p", second["name"], "show"], env=env,
                          capture_output=True, text=True, timeout=60, check=True).stdout
-    assert "board=sim" in out and "kind=sim" in out and "NetworkSerialPort" in out, out
+    assert f"board={second['board']}" in out and f"kind={second['kind']}" in out and "NetworkSerialPort" in out, out
 
 
 def test_the_su7_and_a_driver_story_run_at_the_same_time_each_on_its_own_place(lab, tmp_path):
-    _, env, _ = lab
-    runs = {place: subprocess.Popen([*TAKEOVER, "run", scenario, "--port", f"labgrid:{place}", "--lockstep",
-                                     "--json", str(tmp_path / f"{place}.json")],
-                                    env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            for place, scenario in (("sim-1", "su7-construction-zone"), ("sim-2", "dm-falls-asleep"))}
-    for place, proc in runs.items():
-        out, err = proc.communicate(timeout=120)
+    state, env, _ = lab
+    first, second = state["places"]
+    jobs = ((first, "su7-construction-zone"), (second, "dm-falls-asleep"))
+    runs = [(place, subprocess.Popen([*TAKEOVER, "run", scenario, "--port", f"labgrid:{place['name']}", "--lockstep",
+                                      "--json", str(tmp_path / f"{place['name']}.json")],
+                                     env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+            for place, scenario in jobs]
+    for place, proc in runs:
+        out, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, (place, out, err)
-        assert f"acquired place {place} (sim, sim)" in err, err
-    su7 = json.loads((tmp_path / "sim-1.json").read_text())["scenarios"][0]
-    story = json.loads((tmp_path / "sim-2.json").read_text())["scenarios"][0]
+        assert f"acquired place {place['name']} ({place['board']}, {place['kind']})" in err, err
+    su7 = json.loads((tmp_path / f"{first['name']}.json").read_text())["scenarios"][0]
+    story = json.loads((tmp_path / f"{second['name']}.json").read_text())["scenarios"][0]
     assert su7["name"] == "su7-construction-zone" and su7["passed"] and not su7["outcome"]["collision"]
-    assert su7["port"] == "labgrid:sim-1" and su7["max_level"] in ("WARNING", "TAKEOVER", "EMERGENCY")
-    assert story["name"] == "dm-falls-asleep" and story["passed"] and story["port"] == "labgrid:sim-2"
+    assert su7["port"] == f"labgrid:{first['name']}" and su7["max_level"] in ("WARNING", "TAKEOVER", "EMERGENCY")
+    assert story["name"] == "dm-falls-asleep" and story["passed"] and story["port"] == f"labgrid:{second['name']}"
+    assert story["board"] == second["board"]  # the board that answered: an emulated Pico says pico
     assert _holders(env) == {}  # both places were let go
 
 
@@ -132,16 +152,17 @@ def test_a_place_held_by_another_user_is_waited_for_and_not_taken(lab):
 
 
 def test_a_wait_that_runs_out_is_one_line_and_exit_2(lab):
-    _, env, _ = lab
-    _client(env, "-p", "sim-2", "acquire", user="bob")
+    state, env, _ = lab
+    name = state["places"][1]["name"]
+    _client(env, "-p", name, "acquire", user="bob")
     try:
-        proc = subprocess.run([*TAKEOVER, "run", "lead-car-same-speed", "--port", "labgrid:sim-2?wait=1"],
+        proc = subprocess.run([*TAKEOVER, "run", "lead-car-same-speed", "--port", f"labgrid:{name}?wait=1"],
                               env=env, capture_output=True, text=True, timeout=120)
     finally:
-        _client(env, "-p", "sim-2", "release", user="bob")
+        _client(env, "-p", name, "release", user="bob")
     last = proc.stderr.strip().splitlines()[-1]
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
-    assert last.startswith("takeover: error: labgrid: place sim-2 still held by") and "/bob after 1 s" in last, last
+    assert last.startswith(f"takeover: error: labgrid: place {name} still held by") and "/bob after 1 s" in last, last
 
 
 def test_a_holder_killed_outright_lets_its_place_go(lab):
@@ -164,45 +185,60 @@ def test_a_holder_killed_outright_lets_its_place_go(lab):
 
 
 def test_an_unknown_place_is_one_line_naming_the_places_there_are(lab):
-    _, env, _ = lab
+    state, env, _ = lab
     proc = subprocess.run([*TAKEOVER, "run", "lead-car-same-speed", "--port", "labgrid:sim-9"], env=env,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
-    assert "no place 'sim-9'" in proc.stderr and "places: sim-1, sim-2" in proc.stderr
+    names = ", ".join(sorted(p["name"] for p in state["places"]))
+    assert "no place 'sim-9'" in proc.stderr and f"places: {names}" in proc.stderr
 
 
 def test_pytest_across_the_farm_names_the_place_and_board_of_every_test(lab, tmp_path):
-    _, env, _ = lab
+    state, env, _ = lab
     junit, report = tmp_path / "junit.xml", tmp_path / "report.html"
+    names = [p["name"] for p in state["places"]]
     proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-n", "2",
-                           "--port", "labgrid:sim-1", "--port", "labgrid:sim-2",
-                           "hil_tests/test_link.py", "hil_tests/test_real_board.py",
+                           "--port", f"labgrid:{names[0]}", "--port", f"labgrid:{names[1]}",
+                           # the link checks an emulated Pico keeps up with (not the 4x-speed ones)
+                           "hil_tests/test_link.py::test_handshake_reports_matching_versions_and_settings",
+                           "hil_tests/test_link.py::test_every_frame_sent_is_accounted_for",
+                           "hil_tests/test_link.py::test_garbage_on_the_line_is_skipped_and_the_next_frame_is_read",
+                           "hil_tests/test_real_board.py",
                            f"--junitxml={junit}", f"--html={report}"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:]
     import xml.etree.ElementTree as ET
 
-    cases = ET.parse(junit).getroot().iter("testcase")
-    places = set()
-    for case in cases:
+    expected = {p["name"]: (p["board"], p["kind"]) for p in state["places"]}
+    seen = set()
+    for case in ET.parse(junit).getroot().iter("testcase"):
         props = {p.get("name"): p.get("value") for p in case.iter("property")}
-        assert props.get("board") == "sim" and props.get("kind") == "sim", (case.get("name"), props)
-        assert props["port"] == f"labgrid:{props['place']}"
-        places.add(props["place"])
-    assert places == {"sim-1", "sim-2"}  # both workers ran tests, each on its own place
+        assert props["port"] == f"labgrid:{props['place']}", (case.get("name"), props)
+        assert (props.get("board"), props.get("kind")) == expected[props["place"]], (case.get("name"), props)
+        seen.add(props["place"])
+    assert seen == set(names)  # both workers ran tests, each on its own place
     page = report.read_text()
-    assert "<th>Board</th>" in page and "labgrid:sim-1 (sim, sim)" in page and "labgrid:sim-2 (sim, sim)" in page
-    assert "needs a real board: this worker's port is labgrid:sim-" in proc.stdout  # skipped, with the reason
+    assert "<th>Board</th>" in page
+    for name, (board, kind) in expected.items():
+        assert f"labgrid:{name} ({board}, {kind})" in page
+    real = [c for c in ET.parse(junit).getroot().iter("testcase") if c.get("classname", "").endswith("test_real_board")]
+    assert len(real) == 1
+    place = {p.get("name"): p.get("value") for p in real[0].iter("property")}["place"]
+    skipped = real[0].find("skipped")
+    if expected[place][1] == "sim":  # skipped on a simulated board, saying why
+        assert skipped is not None and f"this worker's port is labgrid:{place}" in skipped.get("message", "")
+    else:  # and run on an emulated Pico, which answers as a Pico does
+        assert skipped is None and real[0].find("failure") is None
     assert _holders(env) == {}
 
 
 def test_flash_reaches_a_place_over_rfc2217_and_a_second_flash_copies_nothing(lab):
     _, env, _ = lab
-    runs = [subprocess.run([*TAKEOVER, "flash", "--port", "labgrid:sim-2", "--board", "sim"], env=env,
+    runs = [subprocess.run([*TAKEOVER, "flash", "--port", "labgrid:sim-1", "--board", "sim"], env=env,
                            capture_output=True, text=True, timeout=300) for _ in range(2)]
     for proc in runs:
         assert proc.returncode == 0, proc.stderr
         assert "matches this checkout" in proc.stdout
-        assert proc.stdout.strip().splitlines()[-1].startswith("flashed sim on labgrid:sim-2 in ")
+        assert proc.stdout.strip().splitlines()[-1].startswith("flashed sim on labgrid:sim-1 in ")
     assert "copied 0 files (0 bytes)" in runs[1].stdout, runs[1].stdout
     assert _holders(env) == {}

@@ -10,9 +10,11 @@ It takes commands as JSON lines on its stdin, if it reads any.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -67,10 +69,11 @@ class NodeBoard:
         # and SIGHUP, which takeover.cli turns into one) while it boots must not leave the Node
         # process (a session of its own, so the terminal's signals miss it) or its files behind.
         try:
-            self._proc = subprocess.Popen(
-                cmd, pass_fds=(self._master,), stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-            )
+            with _signals_held():  # an interrupt inside Popen, after the fork, would lose the child
+                self._proc = subprocess.Popen(
+                    cmd, pass_fds=(self._master,), stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                )
             # The streams are handed over, not read from self._proc: a stop() that comes first
             # (an interrupt right now) clears self._proc before the threads look.
             threading.Thread(target=self._read_events, args=(self._proc.stdout,), daemon=True).start()
@@ -159,6 +162,34 @@ class NodeBoard:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """SIGINT, SIGTERM and SIGHUP wait until the block ends, then act as they would have.
+
+    subprocess.Popen forks, execs and then waits for the exec's result; a signal whose handler
+    raises (Ctrl-C; takeover.cli turns SIGTERM and SIGHUP into the same) in that wait leaves a
+    running child that no Popen object knows, so nothing stops it. Held here, the signal comes
+    once Popen has returned and the board can stop its process. Only the main thread can change
+    handlers, and only it receives signals: elsewhere there is nothing to hold."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = {}
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        handler = signal.getsignal(signum)
+        if handler is not None:  # None: set outside Python, and could not be put back
+            previous[signum] = handler
+            signal.signal(signum, lambda n, _f: caught.append(n))
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if caught:
+            signal.raise_signal(caught[0])
 
 
 def _lines(stream):
