@@ -1,6 +1,6 @@
-"""A labgrid farm this test starts itself (`takeover farm up`: a coordinator and two exporters, one
-with a simulated board and one with an emulated Pico, or a second simulated board where the
-emulated Pico's files are missing; separate processes on loopback), used as a bench team would:
+"""A labgrid farm this test starts itself (`takeover farm up`: a coordinator and two exporters, each
+with a simulated board, or with TAKEOVER_FARM_BOARDS=sim,pico-emu a simulated board and an emulated
+Pico; separate processes on loopback), used as a bench team would:
 `--port labgrid:PLACE` on the command line and on pytest, a place held by someone else waited for
 and never taken, a holder that is killed outright letting its place go, and `farm down` leaving
 no process behind.
@@ -22,9 +22,7 @@ from takeover import farm
 from takeover.errors import SetupError
 from takeover.picoemu import MissingFile, find_file
 
-# One farm, on one worker: the emulated Pico module's, so that its emulator and the farm's, each
-# keeping a core busy, never run at once.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("pico_emu")]
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("farm")]  # one farm, on one worker
 
 ROOT = Path(__file__).resolve().parents[1]
 TAKEOVER = [sys.executable, "-m", "takeover.cli"]
@@ -37,12 +35,16 @@ def lab(tmp_path_factory):
         farm.check_tools()
     except SetupError as exc:
         pytest.skip(str(exc))
-    try:
-        find_file("uf2")
-        find_file("bootrom")
-        boards = ["sim", "pico-emu"]
-    except MissingFile:
-        boards = ["sim", "sim"]
+    # `takeover farm up` gives a simulated board and an emulated Pico; here two simulated boards:
+    # an emulated Pico keeps a core busy for as long as it runs, and make test already has one
+    # (hil_tests/test_pico_emu.py). TAKEOVER_FARM_BOARDS=sim,pico-emu runs this module on that farm.
+    boards = farm.parse_boards(os.environ.get("TAKEOVER_FARM_BOARDS", "sim,sim"))
+    if "pico-emu" in boards:
+        try:
+            find_file("uf2")
+            find_file("bootrom")
+        except MissingFile as exc:
+            pytest.skip(str(exc))
     folder = tmp_path_factory.mktemp("farm")
     state = farm.up(folder, boards, log=lambda text: None)
     env = {**os.environ, "LG_COORDINATOR": state["coordinator"]}

@@ -64,10 +64,13 @@ class Hello:
 
 
 class Device:
-    def __init__(self, port: str = "sim", board: str = "sim", baudrate: int = 115200):
+    def __init__(self, port: str = "sim", board: str = "sim", baudrate: int = 115200, write_limit_s: float = 2.0):
         self.port = port
         self.board = board
         self.baudrate = baudrate
+        # How long a write may wait for the board to take bytes before the board counts as stuck.
+        # An emulated chip runs at a fraction of real speed, less on a busy machine: it may need more.
+        self.write_limit_s = write_limit_s
         self.sim: NodeBoard | None = None  # the board this Device started (simulated or emulated), if any
         self._lease = None  # what holds a shared board (a labgrid place) while this Device has it
         self.hello: Hello | None = None
@@ -87,7 +90,7 @@ class Device:
         self.sim = opened.board
         self._lease = opened.lease
         path = opened.path
-        options = {"baudrate": self.baudrate, "timeout": 0.05, "write_timeout": 2}
+        options = {"baudrate": self.baudrate, "timeout": 0.05, "write_timeout": self.write_limit_s}
         try:
             self._ser = ports.open_serial(path, **options)  # exclusively: one command per board
         except LinkError:
@@ -161,7 +164,7 @@ class Device:
             try:
                 self._ser.write(data)
             except serial.SerialTimeoutException:
-                raise LinkError(f"port {self.port} took no bytes for 2 s: the board stopped reading "
+                raise LinkError(f"port {self.port} took no bytes for {self.write_limit_s:g} s: the board stopped reading "
                                 "(stuck, or fed faster than it can read)") from None
             except (serial.SerialException, OSError) as exc:
                 raise LinkError(f"port {self.port} went away while writing: {exc}") from None
