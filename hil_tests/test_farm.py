@@ -136,8 +136,13 @@ def test_the_su7_and_a_driver_story_run_at_the_same_time_each_on_its_own_place(l
 
 
 def test_a_place_held_by_another_user_is_waited_for_and_not_taken(lab):
-    _, env, _ = lab
+    _, env, folder = lab
     _client(env, "-p", "sim-1", "acquire", user="alice")
+    status = subprocess.run([*TAKEOVER, "farm", "status", "--dir", str(folder)], env=env, capture_output=True,
+                            text=True, timeout=60)
+    lines = {line.split()[0]: line for line in status.stdout.splitlines()[1:]}
+    assert status.returncode == 0 and "held by" in lines["sim-1"] and "/alice" in lines["sim-1"], status.stdout
+    assert lines["sim-2"].rstrip().endswith("free"), status.stdout
     proc = subprocess.Popen([*TAKEOVER, "run", "lead-car-same-speed", "--port", "labgrid:sim-1", "--lockstep"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

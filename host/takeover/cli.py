@@ -307,18 +307,20 @@ def _cmd_farm(args) -> int:
             raise UsageError("--rounds must be 1 to 1000")
         return farm_bench.main(folder, args.scenario, args.rounds)
     state = farm.read_state(folder)
-    if not state:
+    if not state or not farm.is_up(state):
         print(f"no farm is up in {folder} (`takeover farm up` starts one)")
         return EXIT_ERROR
-    _print_farm(state)
+    _print_farm(state, farm.holders(state["coordinator"]))
     return 0
 
 
-def _print_farm(state: dict) -> None:
+def _print_farm(state: dict, held: dict[str, str] | None = None) -> None:
     print(f"labgrid coordinator {state['coordinator']}; places:")
     for place in state["places"]:
-        print(f"  {place['name']:<12} board={place['board']:<6} kind={place['kind']:<9} "
-              f"--port labgrid:{place['name']}")
+        line = f"  {place['name']:<12} board={place['board']:<6} kind={place['kind']:<9} --port labgrid:{place['name']}"
+        if held is not None:
+            line += f"   {'held by ' + held[place['name']] if place['name'] in held else 'free'}"
+        print(line)
 
 
 def _cmd_repl(args) -> int:

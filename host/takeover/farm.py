@@ -85,6 +85,11 @@ def read_state(folder: Path) -> dict | None:
         return None
 
 
+def is_up(state: dict) -> bool:
+    """The farm this state describes is still running (its keeper is alive)."""
+    return _alive(state.get("pid", 0))
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -160,6 +165,16 @@ def _stop_keeper(pid: int, timeout: float = 30.0) -> None:
             return
         time.sleep(0.1)
     os.killpg(pid, signal.SIGKILL)  # the keeper leads its session: its children go with it
+
+
+def holders(coordinator: str) -> dict[str, str]:
+    """place -> "host/user" for every place someone holds (labgrid-client who)."""
+    held = {}
+    for line in _client(coordinator, "who").splitlines()[1:]:
+        words = line.split()
+        if len(words) >= 3:
+            held[words[2]] = f"{words[1]}/{words[0]}"
+    return held
 
 
 def _log_lines(folder: Path) -> list[str]:
