@@ -24,8 +24,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from tkfw import schema
 from tkfw.alerts import CAUSE_COLLISION, CAUSES, LEVELS
@@ -33,11 +32,13 @@ from tkfw.settings import Settings
 
 from takeover import codec, timing
 from takeover.codec import Message
-from takeover.device import Device
 from takeover.errors import LinkError, UsageError
 from takeover.faults import Faults
 from takeover.plant import KPH, OVERLAP_M, STOPPED_HOLD_S, Plant, no_action_impact_mps, score_band
 from takeover.scenario import Scenario
+
+if TYPE_CHECKING:  # the runner also runs where neither pyserial nor numpy exists (Pyodide, in a page)
+    from takeover.device import Device
 
 DRIVER_ATTENTIVE = schema.DRIVER_HANDS_ON | schema.DRIVER_EYES_ON_ROAD | schema.DRIVER_ENGAGED
 

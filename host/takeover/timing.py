@@ -19,14 +19,16 @@ firmware writes back byte for byte without decoding it (tkfw.schema T_ECHO).
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from takeover import codec
-from takeover.device import Device
 from takeover.errors import LinkError
+
+if TYPE_CHECKING:  # the runner's core also runs where neither pyserial nor numpy exists (Pyodide)
+    from takeover.device import Device
 
 TICKS_PERIOD_US = 1 << 30  # MicroPython ticks_us wraps here
 
@@ -36,13 +38,22 @@ def _wrap(delta: int) -> int:
     return (delta + TICKS_PERIOD_US // 2) % TICKS_PERIOD_US - TICKS_PERIOD_US // 2
 
 
+def percentile(ordered: list[float], q: float) -> float:
+    """The q-th percentile of sorted samples, interpolated linearly between the two nearest ranks:
+    numpy.percentile's default method, in plain Python."""
+    rank = (len(ordered) - 1) * q / 100.0
+    low = math.floor(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
 def stats_us(samples_us) -> dict:
-    """p50 / p99 / max in microseconds (numpy percentiles), and the sample count."""
+    """p50 / p99 / max in microseconds, and the sample count."""
     if len(samples_us) == 0:
         return {"p50": None, "p99": None, "max": None, "n": 0}
-    us = np.asarray(samples_us, dtype=np.float64)
-    return {"p50": round(float(np.percentile(us, 50)), 1), "p99": round(float(np.percentile(us, 99)), 1),
-            "max": round(float(us.max()), 1), "n": int(us.size)}
+    us = sorted(float(v) for v in samples_us)
+    return {"p50": round(percentile(us, 50), 1), "p99": round(percentile(us, 99), 1),
+            "max": round(us[-1], 1), "n": len(us)}
 
 
 @dataclass
