@@ -1,4 +1,4 @@
-"""The host's scenario runner and its parts import without numpy and pyserial: the classroom page
+"""The host's scenario runner and its parts, Device included, import without numpy and pyserial: the classroom page
 runs them on Pyodide, in a browser, where neither exists. And timing's plain-Python percentiles
 equal numpy's (its default, linear, method), which the figures used before."""
 
@@ -12,7 +12,7 @@ import pytest
 from takeover import timing
 
 CORE = ["takeover.scenario", "takeover.plant", "takeover.codec", "takeover.faults", "takeover.timing",
-        "takeover.runner"]
+        "takeover.device", "takeover.runner"]
 
 
 def test_the_runner_and_its_parts_import_with_numpy_and_pyserial_absent():

@@ -5,6 +5,12 @@ of the Device), "pico-emu[:NAME]" (an emulated Pico, likewise), a device path su
 or anything serial.serial_for_url accepts (rfc2217://host:port, socket://...).
 A reader thread stamps every received frame with time.perf_counter_ns() as soon as its last byte
 is read, so latency is measured at the host's serial read, not when a caller gets round to it.
+
+Where no thread can run (Pyodide, in a web page), `Device(threaded=False)` reads the link only
+while a caller waits in recv(): frames are then stamped when the caller gets round to them, so its
+latency figures include the caller's own delays. `link=` hands a Device a link that is already
+open instead of a port to resolve: anything with pyserial's read(n), write(data), in_waiting and
+close() (the page's byte rings, for one).
 """
 
 from __future__ import annotations
@@ -14,7 +20,16 @@ import threading
 import time
 from dataclasses import dataclass
 
-import serial
+try:
+    import serial
+
+    _LINK_ERRORS: tuple[type[BaseException], ...] = (serial.SerialException, OSError)
+    _WRITE_TIMEOUT: type[BaseException] = serial.SerialTimeoutException
+except ImportError:  # no pyserial (Pyodide): only a link handed in with link= is used
+    _LINK_ERRORS = (OSError,)
+
+    class _WRITE_TIMEOUT(Exception):  # noqa: N801  (never raised: stands in for pyserial's)
+        pass
 
 import tkfw
 from tkfw import schema
@@ -64,8 +79,11 @@ class Hello:
 
 
 class Device:
-    def __init__(self, port: str = "sim", board: str = "sim", baudrate: int = 115200, write_limit_s: float = 2.0):
+    def __init__(self, port: str = "sim", board: str = "sim", baudrate: int = 115200, write_limit_s: float = 2.0,
+                 link=None, threaded: bool = True):
         self.port = port
+        self._link = link  # an open link handed in (see the module's docstring), used instead of `port`
+        self.threaded = threaded
         self.board = board
         self.baudrate = baudrate
         # How long a write may wait for the board to take bytes before the board counts as stuck.
@@ -76,7 +94,7 @@ class Device:
         self.hello: Hello | None = None
         self.sent = 0  # frames sent since the session started (INFO_REQ included)
         self._seq = 0
-        self._ser: serial.SerialBase | None = None
+        self._ser = None  # the link: a pyserial port, or what link= handed in
         self._rx: queue.Queue = queue.Queue()
         self._stop = threading.Event()
         self._reader: threading.Thread | None = None
@@ -86,18 +104,22 @@ class Device:
 
     # -- life cycle ------------------------------------------------------------------------
     def open(self) -> "Device":
-        opened = ports.start(self.port, self.board)
-        self.sim = opened.board
-        self._lease = opened.lease
-        path = opened.path
-        options = {"baudrate": self.baudrate, "timeout": 0.05, "write_timeout": self.write_limit_s}
-        try:
-            self._ser = ports.open_serial(path, **options)  # exclusively: one command per board
-        except LinkError:
-            self.close()
-            raise
-        self._reader = threading.Thread(target=self._read_loop, name="takeover-rx", daemon=True)
-        self._reader.start()
+        if self._link is not None:
+            self._ser = self._link
+        else:
+            opened = ports.start(self.port, self.board)
+            self.sim = opened.board
+            self._lease = opened.lease
+            options = {"baudrate": self.baudrate, "timeout": 0.05, "write_timeout": self.write_limit_s}
+            try:
+                self._ser = ports.open_serial(opened.path, **options)  # exclusively: one command per board
+            except LinkError:
+                self.close()
+                raise
+        self._frames = codec.FrameReader()
+        if self.threaded:
+            self._reader = threading.Thread(target=self._read_loop, name="takeover-rx", daemon=True)
+            self._reader.start()
         return self
 
     def close(self) -> None:
@@ -112,7 +134,7 @@ class Device:
         if self._ser is not None:
             try:
                 self._ser.close()
-            except (serial.SerialException, OSError):
+            except _LINK_ERRORS:
                 pass
         if self.sim is not None:
             self.sim.stop()
@@ -128,27 +150,35 @@ class Device:
 
     # -- traffic ---------------------------------------------------------------------------
     def _read_loop(self) -> None:
-        reader = codec.FrameReader()
+        while not self._stop.is_set() and self._pump():
+            pass
+
+    def _pump(self, block: bool = True) -> bool:
+        """Read what the link has (with block, waiting up to its read timeout for a first byte) and
+        queue the messages in it, stamped now; False once the link has gone (said once, to the
+        next recv)."""
         ser = self._ser
-        while not self._stop.is_set():
-            try:
-                data = ser.read(ser.in_waiting or 1)
-            except (serial.SerialException, OSError, TypeError) as exc:
-                if not self._stop.is_set():
-                    self.link_error = f"port {self.port} went away: {exc}"
-                    self._rx.put(None)
-                return
-            if not data:
-                continue
+        try:
+            waiting = ser.in_waiting
+            if not waiting and not block:
+                return True
+            data = ser.read(waiting or 1)
+        except (*_LINK_ERRORS, TypeError) as exc:
+            if not self._stop.is_set() and self.link_error is None:
+                self.link_error = f"port {self.port} went away: {exc}"
+                self._rx.put(None)
+            return False
+        if data:
             self._raw_tail = (self._raw_tail + data)[-256:]
             t_ns = time.perf_counter_ns()
-            for payload in reader.feed(data):
+            for payload in self._frames.feed(data):
                 try:
                     msg = codec.decode_payload(payload)
                 except ValueError:
                     continue
                 msg.t_ns = t_ns
                 self._rx.put(msg)
+        return True
 
     def send(self, msg_type: str, targets: list[dict] | None = None, mangle=None,
              **fields) -> tuple[int, int]:
@@ -163,10 +193,10 @@ class Device:
             t_ns = time.perf_counter_ns()
             try:
                 self._ser.write(data)
-            except serial.SerialTimeoutException:
+            except _WRITE_TIMEOUT:
                 raise LinkError(f"port {self.port} took no bytes for {self.write_limit_s:g} s: the board stopped reading "
                                 "(stuck, or fed faster than it can read)") from None
-            except (serial.SerialException, OSError) as exc:
+            except _LINK_ERRORS as exc:
                 raise LinkError(f"port {self.port} went away while writing: {exc}") from None
             self._seq = (seq + 1) & 0xFFFF
             self.sent += 1
@@ -191,6 +221,15 @@ class Device:
 
     def recv(self, timeout: float | None = 0.0) -> codec.Message | None:
         """Next message from the device, or None when none arrives within `timeout` seconds."""
+        if self._reader is None and self._ser is not None and self.link_error is None:
+            # Without a reader thread the link is read here, while the caller waits.
+            if not timeout:
+                self._pump(block=False)
+            else:
+                deadline = time.monotonic() + timeout
+                while self._rx.empty() and self._pump() and time.monotonic() < deadline:
+                    pass
+            timeout = 0.0
         try:
             msg = self._rx.get(timeout=timeout) if timeout else self._rx.get_nowait()
         except queue.Empty:
@@ -221,13 +260,16 @@ class Device:
         try:
             with self._write_lock:
                 self._ser.write(b"\r\n")
-        except (serial.SerialException, OSError):
+        except _LINK_ERRORS:
             return False
         deadline = time.monotonic() + 0.5
         while time.monotonic() < deadline:
             if b">>> " in self._raw_tail or b"raw REPL" in self._raw_tail:
                 return True
-            time.sleep(0.02)
+            if self._reader is None:
+                self._pump()  # no reader thread: read here
+            else:
+                time.sleep(0.02)
         return False
 
     def settings_differing(self, timeout: float = 2.0) -> list[str]:
@@ -256,7 +298,7 @@ class Device:
         try:
             seq, _ = self.send("end_drive")
             return self.wait_for("alert", timeout, match=lambda m: m["frame_seq"] == seq) is not None
-        except (LinkError, OSError, serial.SerialException):
+        except (LinkError, *_LINK_ERRORS):
             return False
 
     # -- session ---------------------------------------------------------------------------
