@@ -44,6 +44,7 @@ def _run(*args):
     (["sim", "--port", "labgrid:bench-1"], ["starts a board of its own"]),
     (["farm", "up", "--boards", "sim,pico"], ["unknown board kind 'pico'", "sim, pico-emu"]),
     (["farm", "bench", "--rounds", "0"], ["--rounds must be 1 to 1000"]),
+    (["classroom", "--http-port", "70000", "--no-open"], ["--http-port must be 0 to 65535"]),
 ])
 def test_a_command_line_mistake_is_one_line_and_exit_2(args, words):
     proc = _run(*args)

@@ -160,6 +160,15 @@ def _parser() -> argparse.ArgumentParser:
                                                       "`takeover sim` board)")
     repl.add_argument("--exit", action="store_true", help="leave maintenance mode: the firmware starts again")
 
+    classroom = sub.add_parser("classroom", help="the bench in a web page: the firmware and the car run in the "
+                                                 "browser (docs/classroom.md)")
+    classroom.add_argument("--export", type=Path, metavar="DIR",
+                           help="write the page's files to DIR for a web host (which must send the headers "
+                                "in DIR/_headers) instead of serving it")
+    classroom.add_argument("--http-port", type=int, default=8020, metavar="N",
+                           help="serve on localhost:N (default 8020; 0 picks a free one)")
+    classroom.add_argument("--no-open", action="store_true", help="do not open a browser, only print the address")
+
     farm = sub.add_parser("farm", help="a local labgrid farm on loopback: a coordinator and an exporter per board "
                                        "(docs/farm.md)")
     farm.add_argument("action", choices=("up", "down", "status", "bench"),
@@ -240,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_repl(args)
         if args.command == "farm":
             return _cmd_farm(args)
+        if args.command == "classroom":
+            return _cmd_classroom(args)
     except TakeoverError as exc:
         print(f"takeover: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
@@ -282,6 +293,36 @@ def _cmd_sim(args) -> int:
         return 0
     finally:
         opened.close()
+
+
+def _cmd_classroom(args) -> int:
+    import tempfile
+    import webbrowser
+
+    from takeover import classroom
+
+    if args.export is not None:
+        sizes = classroom.build(args.export)
+        print(f"the classroom page is in {args.export} ({sizes['total'] / 1e6:.1f} MB): serve it with the "
+              f"headers in {args.export / '_headers'} (shared memory needs them), or run `takeover classroom`")
+        return 0
+    if not 0 <= args.http_port <= 65535:
+        raise UsageError("--http-port must be 0 to 65535")
+    with tempfile.TemporaryDirectory(prefix="takeover-classroom-") as folder:
+        classroom.build(Path(folder))
+        try:
+            server = classroom.serve(Path(folder), args.http_port)
+        except OSError as exc:
+            raise UsageError(f"cannot serve on localhost:{args.http_port} ({exc.strerror}): try --http-port 0") from None
+        url = f"http://127.0.0.1:{server.server_address[1]}/index.html"
+        print(f"the classroom page: {url}   (Ctrl-C stops it)", flush=True)
+        if not args.no_open:
+            webbrowser.open(url)
+        try:
+            while True:
+                time.sleep(3600)
+        finally:
+            server.shutdown()
 
 
 def _cmd_farm(args) -> int:

@@ -1,0 +1,58 @@
+// The simulated board in a Web Worker: the unmodified firmware on the official MicroPython
+// WebAssembly VM, as host/takeover/simboard/runner.mjs runs it under Node. Its serial port is a
+// pair of byte rings in shared memory: the firmware's loop never returns to JavaScript, so it can
+// only get bytes by waiting on shared memory (Atomics.wait), never by messages.
+import { Ring } from "./ring.mjs";
+
+// simio copies bytes to and from addresses in the VM's memory (uctypes.addressof), and the package
+// does not export that memory: it is caught as the VM instantiates, as runner.mjs does.
+let wasmMemory = null;
+for (const name of ["instantiate", "instantiateStreaming"]) {
+  const orig = WebAssembly[name];
+  WebAssembly[name] = async (...args) => {
+    const res = await orig(...args);
+    const inst = res.instance ?? res;
+    if (inst.exports?.memory) wasmMemory = inst.exports.memory;
+    return res;
+  };
+}
+const vmModule = import("./vendor/micropython/micropython.mjs");
+
+// Set before any await: a module worker's first message is lost otherwise.
+onmessage = async ({ data }) => {
+  const rx = new Ring(data.toBoard), tx = new Ring(data.fromBoard);
+  const t0 = performance.now();
+  const files = await (await fetch("./firmware.json")).json();
+  const { loadMicroPython } = await vmModule;
+  const mp = await loadMicroPython({
+    stdout: (line) => postMessage({ console: line }), stderr: (line) => postMessage({ console: line }),
+  });
+  if (!wasmMemory) throw new Error("could not reach the MicroPython VM's memory");
+  for (const [path, text] of Object.entries(files)) {
+    let dir = "";
+    for (const part of path.split("/").slice(0, -1)) {
+      dir += "/" + part;
+      try { mp.FS.mkdir(dir); } catch { /* already there */ }
+    }
+    mp.FS.writeFile("/" + path, text);
+  }
+  const heap = () => new Uint8Array(wasmMemory.buffer);
+  const outputs = [];
+  mp.registerJsModule("simio", {
+    read(addr, count, timeoutUs) { return rx.readInto(heap(), addr, count, timeoutUs / 1000); },
+    write(addr, count) {
+      if (tx.size - tx.pending() < count) return 0; // the host is not reading: the firmware counts it
+      return tx.write(heap().subarray(addr, addr + count));
+    },
+    pending() { return rx.pending(); },
+    output(level, cause, led, ledOn, ledOff, toneHz, toneOn, toneOff, hapticOn, hapticOff, brake) {
+      outputs.push({ level, cause, led, tone_hz: toneHz, haptic: hapticOn > 0, brake: !!brake });
+    },
+    ticks_us() { return Math.floor((performance.timeOrigin + performance.now()) * 1000) & 0x3fffffff; },
+    alive() { if (outputs.length) postMessage({ outputs: outputs.splice(0) }); },
+    log(text) { postMessage({ log: text }); },
+    reset() { postMessage({ log: "the firmware asked for a hard reset" }); },
+  });
+  postMessage({ booted_ms: performance.now() - t0 });
+  mp.runPython("import sys\nsys.path.insert(0, '/')\nexec(open('/main.py').read())"); // runs for ever
+};

@@ -1,0 +1,106 @@
+"""The classroom page in a real browser: headless Chromium (the OS package, driven by Playwright)
+loads the page `takeover classroom` serves, boots the firmware on the MicroPython VM and the
+bench's Python on Pyodide, runs scenarios in lockstep, and gets the same alerts and outcome as the
+command line's runner gets from the simulated board. A screenshot of the finished run is kept in
+the test's folder and checked to be more than a blank page.
+
+Needs chromium (`sudo apt-get install chromium`; `.ci/run` installs it) and playwright (the test
+extras); skipped, saying which, without them."""
+
+import json
+import shutil
+import struct
+import zlib
+
+import pytest
+
+from takeover import classroom
+from takeover import scenario as scenarios
+from takeover.device import Device
+from takeover.runner import Pace, run_scenario
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("classroom")]  # one browser, one page
+
+# The SU7 family and an Euro NCAP case, as the page and the command line each run them.
+SCENARIOS = ["su7-construction-zone", "su7-late-detection", "euroncap-ccrs-30"]
+
+
+def _chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        pytest.skip("needs chromium: sudo apt-get install chromium")
+    return path
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory):
+    browser_path = _chromium()
+    sync_api = pytest.importorskip("playwright.sync_api", reason="needs playwright: pip install -e '.[test]'")
+    site = tmp_path_factory.mktemp("classroom-site")
+    classroom.build(site)
+    server = classroom.serve(site)
+    errors = []
+    with sync_api.sync_playwright() as p:
+        # No crash reporter: each launch otherwise leaves crashpad processes nobody reaps.
+        browser = p.chromium.launch(executable_path=browser_path, headless=True,
+                                    args=["--no-sandbox", "--disable-crash-reporter", "--disable-breakpad"])
+        try:
+            tab = browser.new_page(viewport={"width": 1000, "height": 800})
+            tab.on("pageerror", lambda exc: errors.append(str(exc)))
+            tab.goto(f"http://127.0.0.1:{server.server_address[1]}/index.html")
+            tab.wait_for_function("window.__state && (window.__state.ready || window.__state.error)", timeout=120_000)
+            tab.errors = errors
+            yield tab
+        finally:
+            browser.close()
+            server.shutdown()
+
+
+def _in_page(tab, name: str) -> dict:
+    before = tab.evaluate("window.__state.runs.length")
+    tab.evaluate(f"window.runScenario({json.dumps(name)}, true)")
+    tab.wait_for_function(f"window.__state.runs.length > {before} || window.__state.error", timeout=120_000)
+    state = tab.evaluate("window.__state")
+    assert state.get("error") is None, state["error"]
+    return state["runs"][-1]
+
+
+def test_the_page_boots_both_vms_isolated_and_lists_the_builtin_scenarios(page):
+    state = page.evaluate("window.__state")
+    assert state["isolated"] and state["ready"] and state.get("error") is None, state
+    options = page.eval_on_selector_all("#scenario option", "els => els.map(e => e.value)")
+    assert options == scenarios.builtin_names()
+    assert page.errors == []
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_a_scenario_in_the_page_gives_the_command_lines_alerts_and_outcome(page, name):
+    in_page = _in_page(page, name)
+    with Device("sim") as dev:
+        dev.start_session()
+        here = run_scenario(dev, scenarios.load(name), Pace(lockstep=True), measure_link=False)
+    assert in_page["passed"] == here.passed and in_page["failures"] == here.failures
+    assert in_page["alerts"] == [[a["t_s"], a["level"], a["cause"]] for a in here.alerts]
+    assert in_page["outcome"] == json.loads(json.dumps(here.outcome))  # as JSON carries it
+    assert in_page["outcome_text"] == here.outcome_text()
+    assert (in_page["board"], in_page["firmware"]) == (here.board, here.firmware)
+    shown = page.text_content("#outcome")
+    assert shown == here.outcome_text()
+
+
+def test_a_screenshot_of_the_finished_run_is_kept_and_is_not_blank(page, tmp_path):
+    _in_page(page, "su7-construction-zone")
+    shot = tmp_path / "classroom-su7.png"
+    page.screenshot(path=str(shot), full_page=True)
+    print(f"screenshot: {shot}")
+    data = shot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+    # A blank page decodes to one colour (and the rows' filter bytes); text and a table give many.
+    chunks, pos = [], 8
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        if kind == b"IDAT":
+            chunks.append(data[pos + 8:pos + 8 + length])
+        pos += 12 + length
+    assert len(set(zlib.decompress(b"".join(chunks)))) > 16, "the screenshot is blank"
+    assert "no collision" in page.text_content("#outcome")
