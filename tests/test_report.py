@@ -203,3 +203,19 @@ def test_an_unwritable_report_folder_is_one_line_and_exit_2(tmp_path):
     assert len(lines) == 1, proc.stderr
     assert lines[0].startswith("takeover: error: --report ") and "cannot write there" in lines[0]
     assert proc.stdout == ""  # refused before anything ran
+
+
+@pytest.mark.parametrize(("outcome", "words"), [
+    ({"result": "collision", "collision": True, "impact_speed_kph": 91.73, "min_gap_m": 0.0}, "hit at 91.7 km/h"),
+    ({"result": "stopped", "collision": False, "min_gap_m": 40.66}, "stopped 40.7 m short"),
+    ({"result": "clear", "collision": False, "min_gap_m": 55.6}, "no collision: the closest the car came was 55.6 m"),
+    ({"result": "undecided", "collision": False, "min_gap_m": 52.5, "end_speed_kph": 60.0},
+     "not decided yet: 52.5 m to go at 60 km/h when the scenario ended"),
+])
+def test_the_outcome_in_a_classs_words(outcome, words):
+    from takeover import scenario as scenarios
+    from takeover.runner import Run
+
+    run = Run(scenario=scenarios.load("su7-construction-zone"), port="sim")
+    run.outcome = outcome
+    assert run.outcome_words() == words

@@ -164,6 +164,19 @@ class Run:
             text += f"; score band {o['score_band']}"
         return text
 
+    def outcome_words(self) -> str:
+        """The outcome as a class would say it: "hit at 91.7 km/h", "stopped 27.7 m short"."""
+        o = self.outcome
+        result = o.get("result")
+        if o.get("collision"):
+            return f"hit at {o.get('impact_speed_kph') or 0.0:.1f} km/h"
+        if result == "stopped":
+            return f"stopped {o.get('min_gap_m') or 0.0:.1f} m short"
+        if result == "clear":
+            return f"no collision: the closest the car came was {o.get('min_gap_m') or 0.0:.1f} m"
+        return (f"not decided yet: {o.get('min_gap_m') or 0.0:.1f} m to go at "
+                f"{o.get('end_speed_kph') or 0.0:.0f} km/h when the scenario ended")
+
     def to_json(self) -> dict:
         driver = self.scenario.driver
         return {

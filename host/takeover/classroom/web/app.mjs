@@ -40,7 +40,8 @@ if (!crossOriginIsolated) {
     const r = data.result;
     state.runs.push(r);
     $("status").textContent = r.passed ? "PASS" : "FAIL: " + r.failures.join("; ");
-    $("outcome").textContent = r.outcome_text;
+    $("outcome").textContent = r.outcome_words;
+    $("details").textContent = r.outcome_text;
     $("alerts").tBodies[0].replaceChildren(...r.alerts.map(([t, level, cause]) => {
       const tr = document.createElement("tr");
       for (const v of [t.toFixed(2), level, cause]) tr.appendChild(document.createElement("td")).textContent = v;

@@ -52,7 +52,8 @@ def run_json(name, lockstep):
         run = run_scenario(dev, scenario.load(name), pace, measure_link=False)
     return json.dumps({
         "name": name, "passed": run.passed, "failures": run.failures, "max_level": run.max_level,
-        "outcome": run.outcome, "outcome_text": run.outcome_text(), "board": run.board,
+        "outcome": run.outcome, "outcome_text": run.outcome_text(), "outcome_words": run.outcome_words(),
+        "board": run.board,
         "firmware": run.firmware, "frames": run.frames,
         "alerts": [[a["t_s"], a["level"], a["cause"]] for a in run.alerts],
     })
