@@ -86,6 +86,9 @@ def test_a_scenario_in_the_page_gives_the_command_lines_alerts_and_outcome(page,
     assert (in_page["board"], in_page["firmware"]) == (here.board, here.firmware)
     assert page.text_content("#outcome") == here.outcome_words()
     assert page.text_content("#details") == here.outcome_text()
+    # The plot: every radar frame's ground truth, as the command line's trace has it.
+    assert [row[:2] for row in in_page["trace"]] == [[r["t_s"], r["gap_m"]] for r in here.trace]
+    assert page.evaluate("window.__state.plotted") == len(here.trace) > 0
 
 
 def test_a_screenshot_of_the_finished_run_is_kept_and_is_not_blank(page, tmp_path):
@@ -104,3 +107,10 @@ def test_a_screenshot_of_the_finished_run_is_kept_and_is_not_blank(page, tmp_pat
         pos += 12 + length
     assert len(set(zlib.decompress(b"".join(chunks)))) > 16, "the screenshot is blank"
     assert page.text_content("#outcome") == "stopped 27.7 m short"
+    # The plot drew bands of several alert levels and two lines: many colours on the canvas.
+    colours = page.evaluate("""() => {
+        const c = document.getElementById('plot'), d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        const seen = new Set();
+        for (let i = 0; i < d.length; i += 4) seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+        return seen.size; }""")
+    assert colours > 5, colours

@@ -42,6 +42,7 @@ if (!crossOriginIsolated) {
     $("status").textContent = r.passed ? "PASS" : "FAIL: " + r.failures.join("; ");
     $("outcome").textContent = r.outcome_words;
     $("details").textContent = r.outcome_text;
+    state.plotted = plot($("plot"), r.trace);
     $("alerts").tBodies[0].replaceChildren(...r.alerts.map(([t, level, cause]) => {
       const tr = document.createElement("tr");
       for (const v of [t.toFixed(2), level, cause]) tr.appendChild(document.createElement("td")).textContent = v;
@@ -56,4 +57,35 @@ if (!crossOriginIsolated) {
     host.postMessage({ scenario, lockstep });
   };
   $("run").onclick = () => window.runScenario($("scenario").value, false);
+}
+
+// Gap to the obstacle (m, blue) and the car's speed (km/h, black) over scenario time, on bands
+// coloured by the alert level the board reported for each radar frame. Returns the points drawn.
+const BAND = { NONE: "#ffffff", NOTICE: "#fff4c2", WARNING: "#ffe08a", TAKEOVER: "#ffb3b3", EMERGENCY: "#ff7a7a" };
+function plot(canvas, trace) {
+  const g = canvas.getContext("2d"), w = canvas.width, h = canvas.height, pad = 30;
+  g.clearRect(0, 0, w, h);
+  if (!trace.length) return 0;
+  const tEnd = trace[trace.length - 1][0] || 1;
+  const top = Math.max(...trace.map(([, gap, kph]) => Math.max(gap ?? 0, kph ?? 0)), 1);
+  const x = (t) => pad + (w - 2 * pad) * t / tEnd, y = (v) => h - pad - (h - 2 * pad) * v / top;
+  let level = "NONE";
+  trace.forEach(([t, , , lvl], i) => {
+    if (lvl) level = lvl;
+    const tNext = i + 1 < trace.length ? trace[i + 1][0] : tEnd;
+    g.fillStyle = BAND[level] ?? "#eee";
+    const left = Math.floor(x(t)), right = Math.ceil(x(tNext)); // whole pixels: no seams between frames
+    g.fillRect(left, pad, Math.max(1, right - left), h - 2 * pad);
+  });
+  const line = (k, colour) => {
+    g.strokeStyle = colour; g.lineWidth = 2; g.beginPath();
+    trace.forEach((row, i) => (row[k] == null ? null : (i ? g.lineTo : g.moveTo).call(g, x(row[0]), y(row[k]))));
+    g.stroke();
+  };
+  line(1, "#1f5fbf");
+  line(2, "#000000");
+  g.fillStyle = "#000"; g.font = "12px system-ui";
+  g.fillText(`gap (m, blue) and speed (km/h, black) over ${tEnd.toFixed(1)} s; background: alert level`, pad, 18);
+  g.strokeStyle = "#888"; g.lineWidth = 1; g.strokeRect(pad, pad, w - 2 * pad, h - 2 * pad);
+  return trace.length;
 }

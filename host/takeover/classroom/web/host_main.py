@@ -56,4 +56,6 @@ def run_json(name, lockstep):
         "board": run.board,
         "firmware": run.firmware, "frames": run.frames,
         "alerts": [[a["t_s"], a["level"], a["cause"]] for a in run.alerts],
+        # Each radar frame's ground truth and the level the board reported for it, for the plot.
+        "trace": [[r["t_s"], r["gap_m"], r["ego_kph"], r["level"]] for r in run.trace],
     })
