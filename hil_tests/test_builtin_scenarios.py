@@ -3,8 +3,6 @@ time, in a fraction of the wall-clock time)."""
 
 import pytest
 
-from tkfw.settings import Settings
-
 from takeover import scenario as scenarios
 
 # Known gaps, each strict: the test fails the day the firmware is fixed, so the mark is removed.
@@ -16,7 +14,7 @@ def test_builtin_scenario_meets_its_expectations(scenario_runner, name, request)
     if name in KNOWN_GAPS:
         request.applymarker(pytest.mark.xfail(reason=KNOWN_GAPS[name], strict=True))
     run = scenario_runner(name)  # lockstep
-    if not run.passed and _host_stalled(run):
+    if not run.passed and run.host_stalled():
         # The host wrote no radar frame for longer than the board's stale-radar window: the board
         # then rightly raises the stale-radar FAULT, and the verdict says nothing of the firmware.
         # (Seen once with three workers and a browser on two cores.) Once more, on a calmer moment.
@@ -25,7 +23,3 @@ def test_builtin_scenario_meets_its_expectations(scenario_runner, name, request)
     sent = run.frames["sent"]
     assert run.frames["processed"] + run.frames["dropped"] + run.frames["rejected"] == sent
 
-
-def _host_stalled(run) -> bool:
-    settings = Settings()
-    return run.radar_gap_ms is not None and run.radar_gap_ms > settings.radar_stale_n * settings.radar_period_ms

@@ -71,15 +71,7 @@ def _commands() -> list[str]:
 
 
 def _holders(env) -> dict[str, str]:
-    """place -> "host/user" for every held place (labgrid-client who)."""
-    out = subprocess.run([sys.executable, "-m", "labgrid.remote.client", "who"], env=env, capture_output=True,
-                         text=True, timeout=60, check=True).stdout
-    held = {}
-    for line in out.splitlines()[1:]:
-        words = line.split()
-        if len(words) >= 3:
-            held[words[2]] = f"{words[1]}/{words[0]}"
-    return held
+    return farm.holders(env["LG_COORDINATOR"])
 
 
 def _client(env, *args, user=None):

@@ -373,7 +373,9 @@ def _cmd_repl(args) -> int:
                          f"that stays with `takeover sim` (it prints its port) and give that port")
     if ports.scheme(args.port) == ports.LABGRID:
         # A command's place is released when it ends, and the REPL is for the commands after it.
-        place = args.port.split(":", 1)[1].split("?")[0]
+        from takeover.labgrid_lease import parse
+
+        place = parse(args.port.split(":", 1)[1]).place
         raise UsageError(f"--port {args.port}: the REPL needs a board you keep: `labgrid-client -p {place} "
                          f"acquire`, then `labgrid-client -p {place} console` (or takeover repl --port "
                          f"rfc2217://HOST:PORT?ign_set_control, from `labgrid-client -p {place} show`)")

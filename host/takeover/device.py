@@ -90,7 +90,7 @@ class Device:
         # An emulated chip runs at a fraction of real speed, less on a busy machine: it may need more.
         self.write_limit_s = write_limit_s
         self.sim: NodeBoard | None = None  # the board this Device started (simulated or emulated), if any
-        self._lease = None  # what holds a shared board (a labgrid place) while this Device has it
+        self._opened: ports.Opened | None = None  # what ports.start gave: stopped or released on close
         self.hello: Hello | None = None
         self.sent = 0  # frames sent since the session started (INFO_REQ included)
         self._seq = 0
@@ -108,8 +108,8 @@ class Device:
             self._ser = self._link
         else:
             opened = ports.start(self.port, self.board)
+            self._opened = opened
             self.sim = opened.board
-            self._lease = opened.lease
             options = {"baudrate": self.baudrate, "timeout": 0.05, "write_timeout": self.write_limit_s}
             try:
                 self._ser = ports.open_serial(opened.path, **options)  # exclusively: one command per board
@@ -136,11 +136,9 @@ class Device:
                 self._ser.close()
             except _LINK_ERRORS:
                 pass
-        if self.sim is not None:
-            self.sim.stop()
-        if self._lease is not None:  # after the drive has ended: the next holder finds the board quiet
-            self._lease.release()
-            self._lease = None
+        if self._opened is not None:  # after the drive has ended: a place's next holder finds the board quiet
+            self._opened.close()
+            self._opened = None
 
     def __enter__(self) -> "Device":
         return self.open()

@@ -196,17 +196,26 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait_listening(port: int, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+def _wait_listening(port: int, proc: subprocess.Popen, timeout: float) -> None:
+    """Until something accepts connections on loopback `port`; an error if `proc`, which should
+    serve it, exits first or the wait runs out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise LinkError(f"labgrid-coordinator exited ({proc.returncode})")
+            raise LinkError(f"{_what(proc)} exited ({proc.returncode})")
         try:
+            # (a connection that closes at once is no client: ser2net's one slot is free again)
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return
         except OSError:
-            time.sleep(0.1)
-    raise LinkError(f"labgrid-coordinator is not listening on port {port} after {timeout:.0f} s")
+            time.sleep(0.05)
+    raise LinkError(f"{_what(proc)} is not listening on port {port} after {timeout:.0f} s")
+
+
+def _what(proc: subprocess.Popen) -> str:
+    """A process the farm started, by the name its user knows: labgrid-exporter, ser2net."""
+    args = proc.args
+    return f"labgrid-{args[2].rsplit('.', 1)[-1]}" if args[1:2] == ["-m"] else Path(args[0]).name
 
 
 def _client(coordinator: str, *args: str) -> str:
@@ -238,7 +247,7 @@ def serve(folder: Path, boards: list[str], serial: str = "ser2net") -> int:
         coordinator = f"127.0.0.1:{port}"
         procs.append(subprocess.Popen([*_labgrid("coordinator"), "-l", coordinator], cwd=folder,
                                       stdin=subprocess.DEVNULL))
-        _wait_listening(port, procs[0])
+        _wait_listening(port, procs[0], 30.0)
         _say(f"coordinator at {coordinator}")
         places = []
         for k, kind in enumerate(boards, 1):
@@ -278,7 +287,7 @@ def serve(folder: Path, boards: list[str], serial: str = "ser2net") -> int:
         while not stop.is_set():
             for proc in procs:
                 if proc.poll() is not None:
-                    _say(f"{' '.join(proc.args[2:4])} exited ({proc.returncode}): stopping the farm")
+                    _say(f"{_what(proc)} exited ({proc.returncode}): stopping the farm")
                     stop.set()
                     code = 1
             for board in started:
@@ -323,17 +332,13 @@ def start_ser2net(folder: Path, name: str, tty: str, tcp: int) -> subprocess.Pop
         f"    max-connections: 1\n"
         f"    chardelay: false\n")
     proc = subprocess.Popen([ser2net_binary(), "-n", "-d", "-c", str(config)], cwd=folder, stdin=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10.0
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise LinkError(f"ser2net for {name} exited ({proc.returncode}): see {folder / LOG}")
-        try:
-            with socket.create_connection(("127.0.0.1", tcp), timeout=0.5):
-                return proc  # (a connection that closes at once is no client: the port is free again)
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise LinkError(f"ser2net for {name} is not listening on port {tcp}")
+    try:
+        _wait_listening(tcp, proc, 10.0)
+    except LinkError as exc:
+        proc.kill()
+        proc.wait()
+        raise LinkError(f"board {name}: {exc}") from None
+    return proc
 
 
 def _wait_resources(coordinator: str, names: list[str], procs, stop, timeout: float = 60.0) -> None:
@@ -347,7 +352,7 @@ def _wait_resources(coordinator: str, names: list[str], procs, stop, timeout: fl
             return
         for proc in procs:
             if proc.poll() is not None:
-                raise LinkError(f"{' '.join(proc.args[2:4])} exited ({proc.returncode})")
+                raise LinkError(f"{_what(proc)} exited ({proc.returncode})")
         time.sleep(0.5)
     raise LinkError(f"no serial port exported for {', '.join(missing)} after {timeout:.0f} s")
 

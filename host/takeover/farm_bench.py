@@ -15,9 +15,7 @@ import os
 import threading
 import time
 
-import numpy as np
-
-from takeover import farm
+from takeover import farm, timing
 from takeover import scenario as scenarios
 from takeover.device import Device
 from takeover.errors import LinkError, UsageError
@@ -33,7 +31,8 @@ def _one(port: str, scenario: str) -> tuple[list[float], list[float], bool]:
 
 
 def _pcts(samples: list[float]) -> tuple[float, float]:
-    return float(np.percentile(samples, 50)), float(np.percentile(samples, 99))
+    ordered = sorted(samples)
+    return timing.percentile(ordered, 50), timing.percentile(ordered, 99)
 
 
 def main(folder, scenario: str, rounds: int, log=print) -> int:

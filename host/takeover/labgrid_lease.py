@@ -65,8 +65,6 @@ def parse(rest: str) -> Spec:
 class Lease:
     """A place held by a guard process; `release()` (or the end of this process) lets it go."""
 
-    what = "labgrid place"
-
     def __init__(self, spec: Spec, log):
         self.spec = spec
         self.log = log
@@ -122,10 +120,6 @@ class Lease:
                 proc.wait()
         if proc.stdout is not None:
             proc.stdout.close()
-
-    # what ports.Opened calls on a board it holds
-    def stop(self) -> None:
-        self.release()
 
 
 # -- the guard ------------------------------------------------------------------------------------

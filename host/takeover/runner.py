@@ -40,6 +40,9 @@ from takeover.scenario import Scenario
 if TYPE_CHECKING:  # the runner also runs where neither pyserial nor numpy exists (Pyodide, in a page)
     from takeover.device import Device
 
+# How long the board waits without a radar frame before its stale-radar FAULT (default settings).
+STALE_WINDOW_MS = Settings().radar_stale_n * Settings().radar_period_ms
+
 DRIVER_ATTENTIVE = schema.DRIVER_HANDS_ON | schema.DRIVER_EYES_ON_ROAD | schema.DRIVER_ENGAGED
 
 
@@ -163,6 +166,11 @@ class Run:
         if o.get("score_band"):
             text += f"; score band {o['score_band']}"
         return text
+
+    def host_stalled(self) -> bool:
+        """The host wrote no radar frame for longer than the board's stale-radar window at some point:
+        a stale-radar FAULT then is the host's doing, not the firmware's."""
+        return self.radar_gap_ms is not None and self.radar_gap_ms > STALE_WINDOW_MS
 
     def outcome_words(self) -> str:
         """The outcome as a class would say it: "hit at 91.7 km/h", "stopped 27.7 m short"."""
@@ -428,11 +436,9 @@ def run_scenario(dev: Device, scenario: Scenario, pace: Pace = Pace(), progress=
         plant.step(dt)  # the last radar frame's period counts too (an impact in it is an impact)
     col.ended = True
     run.radar_gap_ms = round(radar_gap_ns / 1e6, 1)
-    settings = Settings()
-    window_ms = settings.radar_stale_n * settings.radar_period_ms
-    if run.radar_gap_ms > window_ms and not faults.active:
+    if run.host_stalled() and not faults.active:
         run.warnings.append(f"the host wrote no radar frame for {run.radar_gap_ms:.0f} ms at one point (the board's "
-                            f"stale-radar window is {window_ms} ms): this machine was too busy to keep the pace, "
+                            f"stale-radar window is {STALE_WINDOW_MS} ms): this machine was too busy to keep the pace, "
                             f"and a stale-radar FAULT then is the host's, not the firmware's")
     _finish(dev, run, col, plant, start_pings)
     if faults.active:

@@ -52,10 +52,11 @@ def build(out: Path) -> dict:
         for file in files:
             shutil.copyfile(ROOT / "node_modules" / pkg / file, out / "vendor" / name / file)
             sizes["vendor"] += (out / "vendor" / name / file).stat().st_size
-    firmware = {"main.py": _text(ROOT / "firmware" / "main.py"), "board.py": _text(ROOT / "boards" / "sim.py")}
+    firmware = {"main.py": (ROOT / "firmware" / "main.py").read_text(),
+                "board.py": (ROOT / "boards" / "sim.py").read_text()}
     firmware |= _tree(ROOT / "firmware", "tkfw/*.py")
     host = _tree(ROOT / "firmware", "tkfw/*.py")
-    host |= {f"takeover/{m}.py": _text(ROOT / "host" / "takeover" / f"{m}.py") for m in HOST_MODULES}
+    host |= {f"takeover/{m}.py": (ROOT / "host" / "takeover" / f"{m}.py").read_text() for m in HOST_MODULES}
     host |= _tree(ROOT / "host", "takeover/scenarios/*.toml")
     for name, files in (("firmware.json", firmware), ("host.json", host)):
         (out / name).write_text(json.dumps(files))
@@ -64,10 +65,6 @@ def build(out: Path) -> dict:
     (out / "_headers").write_text("/*\n" + "".join(f"  {k}: {v}\n" for k, v in HEADERS.items()))
     sizes["total"] = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     return sizes
-
-
-def _text(path: Path) -> str:
-    return path.read_text()
 
 
 def _tree(root: Path, pattern: str) -> dict[str, str]:
