@@ -1,7 +1,8 @@
 // The page: one board worker (the firmware) and one host worker (the bench), joined by two byte
 // rings in shared memory, which needs a cross-origin isolated page (the server's COOP and COEP
 // headers). window.__state is what the tests read.
-import { makeRing } from "./ring.mjs";
+import { makeRing, resetRing } from "./ring.mjs";
+import { PageBoard } from "./transport.mjs";
 
 const $ = (id) => document.getElementById(id);
 const state = (window.__state = { isolated: crossOriginIsolated, outputs: 0, runs: [] });
@@ -10,12 +11,14 @@ if (!crossOriginIsolated) {
   state.error = "not cross-origin isolated";
 } else {
   const rings = { toBoard: makeRing(1 << 16), fromBoard: makeRing(1 << 13) };
-  const board = new Worker("./board-worker.mjs", { type: "module" });
   const host = new Worker("./host-worker.mjs", { type: "module" });
   const LEVELS = ["NONE", "NOTICE", "WARNING", "TAKEOVER", "EMERGENCY"];
   const COLOURS = ["#ccc", "#e8b000", "#e8b000", "#d00", "#d00"];
-  board.onmessage = ({ data }) => {
-    if (data.outputs) {
+  const onBoardEvent = (data) => {
+    if (data.error) {
+      state.error = data.error;
+      $("status").textContent = data.error;
+    } else if (data.outputs) {
       state.outputs += data.outputs.length;
       const last = data.outputs[data.outputs.length - 1];
       $("level").textContent = LEVELS[last.level] ?? last.level;
@@ -24,7 +27,6 @@ if (!crossOriginIsolated) {
       state.board_ms = data.booted_ms;
     }
   };
-  board.onerror = (e) => { state.error = "board: " + e.message; };
   host.onerror = (e) => { state.error = "host: " + e.message; };
   host.onmessage = ({ data }) => {
     if (data.scenarios) {
@@ -49,12 +51,38 @@ if (!crossOriginIsolated) {
       return tr;
     }));
   };
-  board.postMessage(rings);
+  // The board answering the rings: the page's own to start with, a Pico once one is connected.
+  let board = new PageBoard(onBoardEvent);
+  state.transport = board.kind;
+  board.start(rings);
   host.postMessage({ rings });
+  async function useBoard(next) {
+    await board.stop();
+    resetRing(rings.toBoard);
+    resetRing(rings.fromBoard);
+    board = next;
+    await board.start(rings);
+    state.transport = board.kind;
+    $("board").textContent = board.label;
+  }
+  $("connect").onclick = async () => {
+    if (!("serial" in navigator)) {
+      $("status").textContent = "connecting a Pico needs Web Serial: Chrome or Edge";
+      return;
+    }
+    try {
+      const port = await navigator.serial.requestPort();
+      const { SerialBoard } = await import("./serial-board.mjs");
+      await useBoard(new SerialBoard(port, onBoardEvent));
+    } catch (err) {
+      $("status").textContent = "no Pico connected: " + err.message;
+    }
+  };
+  $("disconnect").onclick = () => useBoard(new PageBoard(onBoardEvent));
   window.runScenario = (scenario, lockstep = true) => {
     $("run").disabled = true;
     $("status").textContent = `running ${scenario}...`;
-    host.postMessage({ scenario, lockstep });
+    host.postMessage({ scenario, lockstep, port: board.kind });
   };
   $("run").onclick = () => window.runScenario($("scenario").value, false);
 }

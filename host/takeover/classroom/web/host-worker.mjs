@@ -11,7 +11,7 @@ onmessage = async ({ data }) => {
   }
   const py = await ready;
   try {
-    const result = py.globals.get("run_json")(data.scenario, !!data.lockstep);
+    const result = py.globals.get("run_json")(JSON.stringify(data));
     postMessage({ result: JSON.parse(result) });
   } catch (err) {
     postMessage({ error: String(err) });

@@ -45,9 +45,14 @@ def scenario_names():
     return json.dumps(scenario.builtin_names())
 
 
-def run_json(name, lockstep):
-    pace = Pace(lockstep=True) if lockstep else Pace()
-    with Device("page", link=PageLink(), threaded=False) as dev:
+def run_json(request):
+    """One run, as the page asks for it (JSON: scenario, lockstep, port), its result as JSON."""
+    request = json.loads(request)
+    name = request["scenario"]
+    pace = Pace(lockstep=True) if request.get("lockstep") else Pace()
+    # The port names the board at the other end of the rings: "page" (the VM in the page's board
+    # worker) or "webserial" (a Pico the page pumps bytes to).
+    with Device(request.get("port", "page"), link=PageLink(), threaded=False) as dev:
         dev.start_session()
         run = run_scenario(dev, scenario.load(name), pace, measure_link=False)
     return json.dumps({

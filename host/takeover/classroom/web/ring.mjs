@@ -26,3 +26,5 @@ export class Ring {
     return k;
   }
 }
+// Empty a ring; only while neither end uses it (the page swaps boards between runs).
+export function resetRing(sab) { const ctrl = new Int32Array(sab, 0, 8); Atomics.store(ctrl, 0, 0); Atomics.store(ctrl, 1, 0); }

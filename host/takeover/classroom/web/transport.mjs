@@ -1,0 +1,24 @@
+// The board at the other end of the page's two byte rings (toBoard, fromBoard). The host worker
+// only ever writes toBoard and reads fromBoard, so the bench's Python is the same whichever board
+// answers. Two kinds, one interface:
+//   kind, label        what the page and the run's report call it
+//   start(rings)       begin moving bytes (the rings are empty)
+//   stop()             end it; a promise, resolved once no byte moves any more
+// PageBoard: the unmodified firmware on the MicroPython VM in a Web Worker (board-worker.mjs).
+// SerialBoard (serial-board.mjs): a flashed Pico over Web Serial, the bytes pumped by this thread.
+// Events (onEvent): {outputs: [...]} the board's outputs, {booted_ms}, {log}, {console}, {error}.
+export class PageBoard {
+  kind = "page";
+  label = "simulated board (in this page)";
+  constructor(onEvent) { this.onEvent = onEvent; this.worker = null; }
+  async start(rings) {
+    this.worker = new Worker("./board-worker.mjs", { type: "module" });
+    this.worker.onmessage = ({ data }) => this.onEvent(data);
+    this.worker.onerror = (e) => this.onEvent({ error: "board: " + e.message });
+    this.worker.postMessage(rings);
+  }
+  async stop() {
+    this.worker?.terminate(); // it is blocked in Atomics.wait or in the firmware's loop: nothing to ask
+    this.worker = null;
+  }
+}
