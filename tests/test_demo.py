@@ -135,3 +135,31 @@ def test_the_class_can_move_the_barrier_into_view_later_or_earlier():
     slow = demo.demo_scenario(speed_kph=30)
     assert slow.duration_s * slow.ego.speed_kph * KPH > slow.targets[0].range_m
     assert base.targets[0].range_m == demo.demo_scenario().targets[0].range_m
+
+
+def test_the_sliders_start_from_the_scenario_file():
+    assert demo.settings_of(scenarios.load("su7-construction-zone")) == {
+        "speed_kph": 116, "detect_range_m": 150, "reaction_s": 1.15, "distraction_s": 0.0, "aeb": True}
+    assert demo.settings_of(scenarios.load("su7-distracted-driver"))["distraction_s"] > 0
+    assert demo.settings_of(scenarios.load("dm-hands-off-empty-road")) is None  # nothing ahead to demonstrate
+
+
+def test_a_distracted_driver_gets_the_firmwares_warning_escalated_and_stops_later():
+    """The same road with the eyes off it for the first 4 s: the firmware goes straight to
+    TAKEOVER and the driver, slower to react, stops closer to the barrier."""
+    runs = {}
+    with Device("sim") as dev:
+        for away in (0.0, 4.0):
+            (runs[away],) = demo.run_demo(dev, demo.demo_scenario(distraction_s=away), Pace(lockstep=True),
+                                          baseline=False)
+    assert runs[0.0].key == runs[4.0].key == "firmware"
+    assert (runs[0.0].warning["level"], runs[4.0].warning["level"]) == ("WARNING", "TAKEOVER")
+    assert not runs[4.0].collided and 0 < runs[4.0].short_m < runs[0.0].short_m
+
+
+def test_the_demo_runs_another_scenario_with_something_ahead_and_refuses_one_without(capsys, tmp_path):
+    scn = demo.demo_scenario(name="euroncap-ccrs-30", reaction_s=2.0)
+    assert (scn.ego.speed_kph, scn.driver.reaction_s, scn.name) == (30, 2.0, "euroncap-ccrs-30")
+    assert main(["demo", "--no-live", "--out", str(tmp_path), "--scenario", "dm-hands-off-empty-road"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "dm-hands-off-empty-road" in err[0] and "ahead" in err[0]

@@ -113,3 +113,13 @@ def test_a_grid_point_out_of_physical_range_is_one_line_before_anything_runs(tmp
     assert code == 2 and len(err) == 1
     assert "speed_kph=300" in err[0] and "0..250 km/h" in err[0]
     assert not out.exists()  # refused before the folder or the board
+
+
+def test_distraction_puts_the_eyes_off_the_road_from_the_start_for_that_long():
+    base = scenarios.load("dm-looks-away-at-barrier")  # its own timeline: eyes off from 5.4 s
+    scn = sweep.apply(base, {"distraction_s": 3.0})
+    assert [scn.driver.state_at(t)["eyes_on_road"] for t in (0.0, 2.9, 3.0, 10.0)] == [False, False, True, True]
+    assert scn.driver.distracted(4.9) and not scn.driver.distracted(5.1)  # attention counts 2 s after
+    attentive = sweep.apply(base, {"distraction_s": 0.0})
+    assert attentive.driver.state == [] and not attentive.driver.distracted(6.0)
+    assert base.driver.state[0]["t_s"] == 5.4

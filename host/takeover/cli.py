@@ -123,10 +123,14 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--speed", type=_speed, default=None,
                       help="N times faster than real time (default: real time live, lockstep with --no-live)")
     demo.add_argument("--no-live", action="store_true", help="no dashboard: headless, lockstep unless --speed")
-    demo.add_argument("--speed-kph", type=float, metavar="KPH", help="ego speed (default 116)")
+    demo.add_argument("--speed-kph", type=float, metavar="KPH", help="ego speed (default: the scenario's; 116 for the SU7)")
     demo.add_argument("--detect-range-m", type=float, metavar="M",
-                      help="range at which the radar first sees the barrier (default 150)")
-    demo.add_argument("--reaction-s", type=float, metavar="S", help="driver's reaction time (default 1.2)")
+                      help="range at which the radar first sees the target (default: the scenario's; 150 for the SU7)")
+    demo.add_argument("--reaction-s", type=float, metavar="S", help="driver's reaction time (default: the scenario's driver's; 1.15 for UN R157's)")
+    demo.add_argument("--distraction-s", type=float, metavar="S",
+                      help="the driver's eyes are off the road from the start for S seconds (default: the scenario's driver)")
+    demo.add_argument("--scenario", default="su7-construction-zone", metavar="NAME",
+                      help="a built-in scenario with something ahead, or a .toml file (default su7-construction-zone)")
     demo.add_argument("--no-aeb", action="store_true",
                       help="the car ignores the firmware's brake request: the warning alone must save it")
     demo.add_argument("--gif-fps", type=float, default=10.0, metavar="N", help="GIF frames per second (default 10)")

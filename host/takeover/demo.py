@@ -40,7 +40,8 @@ SCENARIO = "su7-construction-zone"
 BASELINE_WARN_TTC_S = 2.0  # SU7, 29 March 2025: "obstacle ahead" about 2 s before impact (Xiaomi's timeline)
 BARRIER_LEAD_M = 20.0  # the barrier starts at least this far beyond the detection range
 PNG, GIF, JSON = "demo-su7.png", "demo-su7.gif", "demo.json"
-LIMITS = {"speed_kph": (10.0, 200.0, "km/h"), "detect_range_m": (10.0, 300.0, "m"), "reaction_s": (0.0, 5.0, "s")}
+LIMITS = {"speed_kph": (10.0, 200.0, "km/h"), "detect_range_m": (10.0, 300.0, "m"), "reaction_s": (0.0, 5.0, "s"),
+          "distraction_s": (0.0, 30.0, "s")}
 BASELINE_TITLE = f"Baseline: WARNING at TTC {BASELINE_WARN_TTC_S:g} s, as reported (host stand-in)"
 FIRMWARE_TITLE = "This firmware"
 SHORT_TITLES = {"baseline": f"Baseline: WARNING at TTC {BASELINE_WARN_TTC_S:g} s (host stand-in)",
@@ -210,16 +211,24 @@ def finish(run: Run, plant: RecordingPlant) -> DemoRun:
 # ---------------------------------------------------------------- the scenario and the physics
 
 def demo_scenario(speed_kph: float | None = None, detect_range_m: float | None = None,
-                  reaction_s: float | None = None, aeb: bool = True) -> Scenario:
-    """su7-construction-zone with the class's values; the driver reacts to a collision WARNING.
-    aeb=False: the car ignores the firmware's brake request too (the warning alone)."""
+                  reaction_s: float | None = None, aeb: bool | None = None, distraction_s: float | None = None,
+                  name: str = SCENARIO) -> Scenario:
+    """The scenario `name` (su7-construction-zone unless told) with the class's values, a value
+    left None keeping the file's; the driver reacts to a collision WARNING. aeb=False: the car
+    ignores the firmware's brake request too (the warning alone). distraction_s: the driver's eyes
+    are off the road from the start for that long (sweep's distraction_s)."""
     values = {k: v for k, v in (("speed_kph", speed_kph), ("detect_range_m", detect_range_m),
-                                ("reaction_s", reaction_s)) if v is not None}
-    for name, value in values.items():
-        lo, hi, unit = LIMITS[name]
+                                ("reaction_s", reaction_s), ("distraction_s", distraction_s)) if v is not None}
+    for key, value in values.items():
+        lo, hi, unit = LIMITS[key]
         if not (lo <= value <= hi) or math.isnan(value):
-            raise UsageError(f"--{name.replace('_', '-')} {value:g}: expected {lo:g} .. {hi:g} {unit}")
-    scn = sweep.apply(scenarios.load(SCENARIO), {**values, "aeb": float(aeb)})
+            raise UsageError(f"--{key.replace('_', '-')} {value:g}: expected {lo:g} .. {hi:g} {unit}")
+    base = scenarios.load(name)
+    if not base.targets:
+        raise UsageError(f"--scenario {name}: the demo needs a car or an obstacle ahead, and this scenario has none")
+    if aeb is not None:
+        values["aeb"] = float(aeb)
+    scn = sweep.apply(base, values)
     scn.expect = Expect()  # a demonstration: the outcome is the result, nothing is judged
     scn.driver.reacts_to = "WARNING"
     target = scn.targets[0]
@@ -227,6 +236,24 @@ def demo_scenario(speed_kph: float | None = None, detect_range_m: float | None =
     scn.duration_s = duration_for_outcome(scn)  # to the barrier and a stop, whatever the class chose
     scenarios.check_ranges(scn)
     return scn
+
+
+def settings_of(scn: Scenario) -> dict | None:
+    """The class's values as the scenario file has them (what the classroom page's sliders start
+    from); None for a scenario with nothing ahead, which the demo cannot run."""
+    if not scn.targets:
+        return None
+    driver = scn.driver
+
+    def away(t_s: float) -> bool:
+        now = driver.state_at(t_s)
+        return now["eyes_closed"] or not now["eyes_on_road"]
+
+    distraction = 0.0
+    if away(0.0):  # eyes off the road from the start: until the first entry that brings them back
+        distraction = next((e["t_s"] for e in driver.state if e["t_s"] > 0 and not away(e["t_s"])), scn.duration_s)
+    return {"speed_kph": scn.ego.speed_kph, "detect_range_m": scn.targets[0].detect_range_m,
+            "reaction_s": driver.reaction_s, "distraction_s": distraction, "aeb": scn.aeb.enabled}
 
 
 def physics(scn: Scenario) -> dict:
@@ -267,12 +294,16 @@ class Live:
     warning: str = ""
 
 
-def run_demo(dev: Device, scn: Scenario, pace: Pace, show=None) -> list[DemoRun]:
-    """Baseline, then this firmware, on one open device. show(lives), if given, is called as the
-    runs progress (the dashboard), with pauses between runs when the pace is real time."""
-    lives = [Live(key, SHORT_TITLES[key]) for key in ("baseline", "firmware")]
+def run_demo(dev: Device, scn: Scenario, pace: Pace, show=None, baseline: bool = True) -> list[DemoRun]:
+    """Baseline, then this firmware, on one open device (baseline=False: the firmware alone).
+    show(lives), if given, is called as the runs progress (the dashboard), with pauses between
+    runs when the pace is real time."""
+    keys = ("baseline", "firmware") if baseline else ("firmware",)
+    lives = [Live(key, SHORT_TITLES[key]) for key in keys]
+    plants = {"baseline": BaselinePlant, "firmware": RecordingPlant}
     results = []
-    for live, plant in zip(lives, (BaselinePlant(scn), RecordingPlant(scn))):
+    for live in lives:
+        plant = plants[live.key](scn)
         partial: list[Run] = []
         live.state = "running"
 
@@ -487,7 +518,8 @@ def summary_lines(scn: Scenario, results: list[DemoRun], phys: dict) -> list[str
 
 def main(args) -> int:
     """The `takeover demo` command (takeover.cli parses the arguments)."""
-    scn = demo_scenario(args.speed_kph, args.detect_range_m, args.reaction_s, aeb=not args.no_aeb)
+    scn = demo_scenario(args.speed_kph, args.detect_range_m, args.reaction_s, aeb=False if args.no_aeb else None,
+                        distraction_s=args.distraction_s, name=args.scenario)
     if args.gif_fps <= 0 or args.gif_fps > 30:
         raise UsageError(f"--gif-fps {args.gif_fps:g}: expected 1 .. 30")
     out = Path(args.out)

@@ -12,6 +12,8 @@ gives the same outcome at any pace, so a sweep is only as slow as the board). Pa
   range_m          every target's initial range
   aeb_delay_s      the brake actuator delay ([aeb] delay_s)
   aeb              1 to apply the firmware's brake request, 0 to leave it to the driver
+  distraction_s    the driver's eyes are off the road from the start for this long (0: on the road
+                   throughout); replaces the scenario's own driver timeline
 Values: a list `a,b,c` or a range `start:stop:step` (stop included).
 
 Every run is made long enough to reach an outcome (takeover.runner.duration_for_outcome, never
@@ -46,6 +48,7 @@ PARAMS = {
     "range_m": ("initial range", "m"),
     "aeb_delay_s": ("brake actuator delay", "s"),
     "aeb": ("brake request applied", "0/1"),
+    "distraction_s": ("eyes off the road from the start", "s"),
 }
 MAX_POINTS = 2000
 MAX_DURATION_S = 300.0  # an undecided run is retried twice as long up to this
@@ -71,6 +74,9 @@ def apply(scenario: Scenario, values: dict[str, float]) -> Scenario:
             scn.aeb.delay_s = value
         elif name == "aeb":
             scn.aeb.enabled = bool(value)
+        elif name == "distraction_s":
+            scn.driver.eyes_on_road, scn.driver.eyes_closed = True, False
+            scn.driver.state = [{"t_s": 0.0, "eyes_on_road": False}, {"t_s": value, "eyes_on_road": True}] if value > 0 else []
     return scn
 
 
