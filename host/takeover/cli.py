@@ -751,7 +751,6 @@ def _print_run(run: Run, quiet: bool) -> None:
     if not quiet:
         _print_alerts(run)
     f = run.frames
-    lat, flat, floor = run.latency_us, run.frame_latency_us, run.floor_us
     print(f"   outcome: {run.outcome_text()}; highest alert {run.max_level}")
     print(f"   frames: sent {f.get('sent')}, processed {f.get('processed')}, dropped {f.get('dropped')}, "
           f"rejected {f.get('rejected')}" + _reasons(run))
@@ -759,22 +758,8 @@ def _print_run(run: Run, quiet: bool) -> None:
         fx = run.faults
         print(f"   injected: {fx['corrupted']} corrupted, {fx['lost']} lost, {fx['stalled_frames']} held back "
               f"(stall), {fx['flood_frames']} extra (flood)")
-    print(f"   alert latency: p50 {_fmt(lat['p50'], ' us', digits=0)}, p99 {_fmt(lat['p99'], ' us', digits=0)}, "
-          f"max {_fmt(lat['max'], ' us', digits=0)} (n={lat['n']}); frame->status p50 "
-          f"{_fmt(flat['p50'], ' us', digits=0)}, p99 {_fmt(flat['p99'], ' us', digits=0)} (n={flat['n']})")
-    split = run.latency_split_us
-    if split and split["uplink"]["n"]:
-        print(f"   alert latency split (p50): uplink {_fmt(split['uplink']['p50'], ' us', digits=0)}, "
-              f"device {_fmt(split['device']['p50'], ' us', digits=0)}, downlink "
-              f"{_fmt(split['downlink']['p50'], ' us', digits=0)} (clock offset "
-              f"+/-{run.clock['offset_uncertainty_us']:.0f} us)")
-    ratio = run.latency_vs_floor or {}
-    versus = (f"; alert latency = {ratio['p50']}x floor at p50, {ratio['p99']}x at p99"
-              if ratio.get("p50") else "")
-    every = f", one every {floor['gap_ms']:g} ms" if floor.get("gap_ms") else ""
-    print(f"   floor (echo of a {floor.get('frame_bytes', '?')}-byte frame on the same link{every}): p50 "
-          f"{_fmt(floor['p50'], ' us', digits=0)}, p99 {_fmt(floor['p99'], ' us', digits=0)} "
-          f"(n={floor['n']}){versus}")
+    for line in run.latency_lines():
+        print(f"   {line}")
     for w in run.warnings:
         print(f"   warning: {w}")
     verdict = "PASS" if run.passed else "FAIL: " + "; ".join(run.failures)

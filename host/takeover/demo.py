@@ -288,6 +288,7 @@ class Live:
     driver: dict = field(default_factory=dict)
     phase: str = "cruising"
     level: str = "NONE"
+    cause: str = "none"  # of `level`: which alert's outputs the driver gets (the classroom page sounds them)
     board_level: str = "NONE"
     trail: list[tuple[float, str]] = field(default_factory=list)  # (x_m, level) per frame
     outcome: str = ""
@@ -334,14 +335,15 @@ def _update(live: Live, run: Run, plant: RecordingPlant) -> None:
     live.t_s, live.gap_m, live.ttc_s, live.kph = row["t_s"], row["gap_m"], row["ttc_s"], row["ego_kph"]
     live.driver = {k: row[k] for k in ("hands_on", "eyes_on_road", "eyes_closed")}
     live.phase = plant.phase()
-    board = next((r["level"] for r in reversed(run.trace) if r.get("level")), "NONE")
-    live.board_level = board
+    status = next((r for r in reversed(run.trace) if r.get("level")), {"level": "NONE", "cause": "none"})
+    board = live.board_level = status["level"]
     if isinstance(plant, BaselinePlant):
-        live.level = "WARNING" if plant.cue_t_s is not None and plant.cue_t_s <= plant.t_s + 1e-9 else "NONE"
+        cued = plant.cue_t_s is not None and plant.cue_t_s <= plant.t_s + 1e-9
+        live.level, live.cause = ("WARNING", "collision") if cued else ("NONE", "none")
         if plant.cue_t_s is not None:
             live.warning = f"WARNING at TTC {plant.cue_ttc_s:.1f} s ({plant.cue_gap_m:.0f} m)"
     else:
-        live.level = board
+        live.level, live.cause = board, status["cause"]
         first = next((a for a in run.alerts if a["cause"] == "collision" and a["level"] in LEVELS
                       and LEVELS.index(a["level"]) >= LEVELS.index("WARNING")), None)
         if first is not None and first["ttc_s"] is not None:

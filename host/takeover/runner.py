@@ -185,6 +185,27 @@ class Run:
         return (f"not decided yet: {o.get('min_gap_m') or 0.0:.1f} m to go at "
                 f"{o.get('end_speed_kph') or 0.0:.0f} km/h when the scenario ended")
 
+    def latency_lines(self) -> list[str]:
+        """The latency part of the run's summary, with the link's floor it is compared with (the
+        command line prints these lines; the classroom page shows them)."""
+        lat, flat, floor = self.latency_us, self.frame_latency_us, self.floor_us
+        lines = [f"alert latency: p50 {_us(lat['p50'])}, p99 {_us(lat['p99'])}, max {_us(lat['max'])} (n={lat['n']}); "
+                 f"frame->status p50 {_us(flat['p50'])}, p99 {_us(flat['p99'])} (n={flat['n']})"]
+        split = self.latency_split_us
+        if split and split["uplink"]["n"]:
+            lines.append(f"alert latency split (p50): uplink {_us(split['uplink']['p50'])}, device "
+                         f"{_us(split['device']['p50'])}, downlink {_us(split['downlink']['p50'])} (clock offset "
+                         f"+/-{self.clock['offset_uncertainty_us']:.0f} us)")
+        ratio = self.latency_vs_floor or {}
+        versus = (f"; alert latency = {ratio['p50']}x floor at p50, {ratio['p99']}x at p99"
+                  if ratio.get("p50") else "")
+        if not floor:  # a run that did not measure its link (measure_link=False)
+            return lines + ["floor: not measured in this run (lockstep, or outcomes only)"]
+        every = f", one every {floor['gap_ms']:g} ms" if floor.get("gap_ms") else ""
+        lines.append(f"floor (echo of a {floor.get('frame_bytes', '?')}-byte frame on the same link{every}): p50 "
+                     f"{_us(floor['p50'])}, p99 {_us(floor['p99'])} (n={floor['n']}){versus}")
+        return lines
+
     def to_json(self) -> dict:
         driver = self.scenario.driver
         return {
@@ -453,6 +474,10 @@ def _send(dev: Device, faults: Faults, msg_type: str, **fields) -> tuple[int, in
         dev.lose()
         return -1, time.perf_counter_ns()
     return dev.send(msg_type, mangle=faults.mangler(), **fields)
+
+
+def _us(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f} us"
 
 
 def _name(names: tuple, index: int) -> str:

@@ -31,7 +31,7 @@ VENDOR = {
 }
 # The host modules the page's runner imports (and nothing that needs numpy, pyserial or threads).
 HOST_MODULES = ("__init__", "errors", "scenario", "plant", "codec", "faults", "runner", "timing", "device",
-                "ports", "nodeboard")
+                "ports", "nodeboard", "demo", "sweep")
 HEADERS = {"Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp"}
 
 

@@ -7,6 +7,7 @@ let ready = null;
 onmessage = async ({ data }) => {
   if (data.rings) {
     ready = start(data.rings);
+    ready.catch((err) => postMessage({ error: "the bench's Python did not start: " + err }));
     return;
   }
   const py = await ready;
@@ -37,8 +38,9 @@ async function start(rings) {
     },
     pending() { return fromBoard.pending(); },
     sleep(ms) { Atomics.wait(sleeper, 0, 0, ms); }, // Pyodide's own time.sleep spins
+    post(text) { postMessage(JSON.parse(text)); }, // the live view while a run goes
   });
   py.runPython(await (await fetch("./host_main.py")).text());
-  postMessage({ ready_ms: performance.now() - t0, scenarios: JSON.parse(py.globals.get("scenario_names")()) });
+  postMessage({ ready_ms: performance.now() - t0, start: JSON.parse(py.globals.get("page_start")()) });
   return py;
 }

@@ -1,5 +1,6 @@
 # Runs on Pyodide in the page's host worker (host-worker.mjs): the bench's own Python, unchanged,
-# with the page's byte rings as the serial link.
+# with the page's byte rings as the serial link. The page calls page_start() once, then run_json()
+# per run; while a run goes, pagelink.post() carries what the live view draws.
 import json
 import sys
 import time
@@ -10,13 +11,17 @@ import pagelink  # noqa: E402  (the worker's JavaScript module)
 
 time.sleep = lambda seconds: pagelink.sleep(seconds * 1000)  # Pyodide's own sleep spins
 
-from takeover import scenario  # noqa: E402
+from tkfw import alerts  # noqa: E402
+
+from takeover import demo, scenario  # noqa: E402
 from takeover.device import Device  # noqa: E402
 from takeover.runner import Pace, run_scenario  # noqa: E402
 
+LIVE_EVERY_S = 0.04  # the live view is posted at most this often (a lockstep run makes frames far faster)
+
 
 class PageLink:
-    """The rings to and from the board worker, with the part of pyserial's interface Device uses."""
+    """The rings to and from the board, with the part of pyserial's interface Device uses."""
 
     timeout = 0.05
     is_open = True
@@ -30,7 +35,7 @@ class PageLink:
 
     def write(self, data):
         data = bytes(data)
-        while data:  # the ring takes what fits; the board worker empties it as it reads
+        while data:  # the ring takes what fits; the board's side empties it as it reads
             taken = pagelink.write(data)
             data = data[taken:]
             if data:
@@ -41,26 +46,116 @@ class PageLink:
         self.is_open = False
 
 
-def scenario_names():
-    return json.dumps(scenario.builtin_names())
+def page_start():
+    """What the page needs before its first run: the scenarios with the values its sliders start
+    from (None: nothing ahead, run as the file says), the sliders' limits, and the alert table's
+    outputs per level and cause (the lamps and the sound follow the same table as the firmware)."""
+    outputs = {}
+    for row in alerts.TABLE:
+        key = f"{alerts.LEVELS[row[alerts.LEVEL]]}/{alerts.CAUSES[row[alerts.CAUSE]]}"
+        outputs[key] = {"led": row[alerts.LED], "led_on_ms": row[alerts.LED_ON_MS], "led_off_ms": row[alerts.LED_OFF_MS],
+                        "tone_hz": row[alerts.TONE_HZ], "tone_on_ms": row[alerts.TONE_ON_MS],
+                        "tone_off_ms": row[alerts.TONE_OFF_MS], "haptic_on_ms": row[alerts.HAPTIC_ON_MS],
+                        "brake": row[alerts.BRAKE]}
+    scenarios = []
+    for name in scenario.builtin_names():
+        scn = scenario.load(name)
+        scenarios.append({"name": name, "description": scn.description, "settings": demo.settings_of(scn)})
+    return json.dumps({"scenarios": scenarios, "limits": demo.LIMITS, "outputs": outputs,
+                       "baseline_warn_ttc_s": demo.BASELINE_WARN_TTC_S})
+
+
+class Poster:
+    """Posts the live view of the runs to the page, at most every LIVE_EVERY_S."""
+
+    def __init__(self, detect_range_m):
+        self.last = 0.0
+        self.detect_range_m = detect_range_m
+
+    def __call__(self, lives, force=False):
+        now = time.perf_counter()
+        if not force and now - self.last < LIVE_EVERY_S:
+            return
+        self.last = now
+        pagelink.post(json.dumps({"live": [{
+            "key": live.key, "title": live.title, "state": live.state, "t_s": live.t_s, "gap_m": live.gap_m,
+            "ttc_s": live.ttc_s, "kph": live.kph, "driver": live.driver, "phase": live.phase, "level": live.level,
+            "cause": live.cause, "warning": live.warning, "outcome": live.outcome,
+            "x_m": live.trail[-1][0] if live.trail else 0.0, "detect_range_m": self.detect_range_m,
+        } for live in lives]}))
+
+
+def _run(key, title, run, warning=None, level_at=None):
+    """One run for the page. level_at(t_s): the level the driver got, where it is not the board's
+    (the baseline's driver is cued by the host)."""
+    return {
+        "key": key, "title": title, "name": run.scenario.name, "passed": run.passed, "failures": run.failures,
+        "max_level": run.max_level, "outcome": run.outcome, "outcome_text": run.outcome_text(),
+        "outcome_words": run.outcome_words(), "board": run.board, "firmware": run.firmware, "port": run.port,
+        "pace": run.pace, "frames": run.frames, "warnings": run.warnings, "warning": warning, "latency_lines": run.latency_lines(),
+        "alerts": [[a["t_s"], a["level"], a["cause"]] for a in run.alerts],
+        # Each radar frame's ground truth and the level the board reported for it, for the plot.
+        "trace": [[r["t_s"], r["gap_m"], r["ego_kph"], level_at(r["t_s"]) if level_at else r["level"], r["ttc_s"]]
+                  for r in run.trace],
+    }
 
 
 def run_json(request):
-    """One run, as the page asks for it (JSON: scenario, lockstep, port), its result as JSON."""
+    """One run as the page asks for it, its result as JSON. The request: scenario; lockstep;
+    port, which names the board at the other end of the rings ("page": the VM in the page's board
+    worker; "webserial": a Pico the page pumps bytes to); settings, the slider values that differ
+    from the file's; compare, to run the SU7-as-reported baseline first. With neither, the
+    scenario runs as its file says and is judged (`takeover run NAME`); with either, it runs as
+    `takeover demo --scenario NAME ...` does, and only the outcome counts."""
     request = json.loads(request)
     name = request["scenario"]
-    pace = Pace(lockstep=True) if request.get("lockstep") else Pace()
-    # The port names the board at the other end of the rings: "page" (the VM in the page's board
-    # worker) or "webserial" (a Pico the page pumps bytes to).
+    lockstep = bool(request.get("lockstep"))
+    pace = Pace(lockstep=True) if lockstep else Pace()
+    settings = request.get("settings") or {}
     with Device(request.get("port", "page"), link=PageLink(), threaded=False) as dev:
         dev.start_session()
-        run = run_scenario(dev, scenario.load(name), pace, measure_link=False)
-    return json.dumps({
-        "name": name, "passed": run.passed, "failures": run.failures, "max_level": run.max_level,
-        "outcome": run.outcome, "outcome_text": run.outcome_text(), "outcome_words": run.outcome_words(),
-        "board": run.board,
-        "firmware": run.firmware, "frames": run.frames,
-        "alerts": [[a["t_s"], a["level"], a["cause"]] for a in run.alerts],
-        # Each radar frame's ground truth and the level the board reported for it, for the plot.
-        "trace": [[r["t_s"], r["gap_m"], r["ego_kph"], r["level"]] for r in run.trace],
-    })
+        if not settings and not request.get("compare"):
+            scn = scenario.load(name)
+            live = demo.Live("firmware", demo.FIRMWARE_TITLE, state="running")
+            post = Poster(scn.targets[0].detect_range_m if scn.targets else None)
+            plant, partial = demo.RecordingPlant(scn), []
+
+            def progress(k, n):
+                if partial and partial[0].trace:
+                    demo._update(live, partial[0], plant)
+                    post([live])
+
+            # In real time the latency is measured as `takeover run` does; lockstep wants outcomes.
+            run = run_scenario(dev, scn, pace, progress=progress, measure_link=not lockstep, partial=partial,
+                               plant=plant)
+            live.state, live.outcome = "done", run.outcome_words()
+            post([live], force=True)
+            return json.dumps({"mode": "run", "command": f"takeover run {name}" + (" --lockstep" if lockstep else ""),
+                               "runs": [_run("firmware", demo.FIRMWARE_TITLE, run)]})
+        values = {k: settings.get(k) for k in ("speed_kph", "detect_range_m", "reaction_s", "distraction_s", "aeb")}
+        scn = demo.demo_scenario(**values, name=name)
+        post = Poster(scn.targets[0].detect_range_m)
+        results = demo.run_demo(dev, scn, pace, show=post, baseline=bool(request.get("compare")))
+    lives = []
+    for r in results:
+        live = demo.Live(r.key, r.title, state="done", outcome=r.run.outcome_words())
+        demo._update(live, r.run, r.plant)
+        lives.append(live)
+    post(lives, force=True)
+    return json.dumps({"mode": "demo", "command": _demo_command(name, settings, lockstep),
+                       "summary": demo.summary_lines(scn, results, demo.physics(scn)),
+                       "runs": [_run(r.key, r.title, r.run, r.warning, r.level_at if r.key == "baseline" else None)
+                                for r in results]})
+
+
+def _demo_command(name, settings, lockstep):
+    """The command line that runs the same thing (its baseline always runs too)."""
+    words = ["takeover demo", f"--scenario {name}"]
+    for key in ("speed_kph", "detect_range_m", "reaction_s", "distraction_s"):
+        if settings.get(key) is not None:
+            words.append(f"--{key.replace('_', '-')} {settings[key]:g}")
+    if settings.get("aeb") is False:
+        words.append("--no-aeb")
+    if lockstep:
+        words.append("--no-live")
+    return " ".join(words)
