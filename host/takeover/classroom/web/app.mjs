@@ -40,7 +40,7 @@ function boot() {
   host.onmessage = ({ data }) => {
     if (data.start) return ready(data);
     if (data.live) return live(data.live);
-    $("run").disabled = false;
+    running(false);
     if (data.error) { state.error = data.error; $("status").textContent = data.error; return; }
     finished(data.result);
   };
@@ -55,9 +55,18 @@ function boot() {
     resetRing(rings.toBoard);
     resetRing(rings.fromBoard);
     board = next;
-    await board.start(rings);
-    state.transport = board.kind;
-    $("board").textContent = board.label;
+    try {
+      await board.start(rings);
+    } catch (err) {
+      // A Pico that cannot be opened (another tab has it, it was unplugged): the page's own board
+      // answers the rings again, or no run could go at all. #connect's handler says why.
+      board = new PageBoard(onBoardEvent);
+      await board.start(rings);
+      throw err;
+    } finally {
+      state.transport = board.kind;
+      $("board").textContent = board.label;
+    }
   }
   $("connect").onclick = async () => {
     if (!("serial" in navigator)) {
@@ -77,7 +86,7 @@ function boot() {
   // A run: the scenario as its file says (settings {} and no comparison: judged, as `takeover run`),
   // or with the class's values and/or the SU7-as-reported baseline (as `takeover demo`).
   window.runScenario = (scenario, lockstep = true, { settings = {}, compare = false } = {}) => {
-    $("run").disabled = true;
+    running(true);
     $("status").textContent = `running ${scenario}...`;
     showPanels(compare ? ["baseline", "firmware"] : ["firmware"]);
     host.postMessage({ scenario, lockstep, port: board.kind, settings, compare });
@@ -86,6 +95,11 @@ function boot() {
     const s = settingsNow();
     window.runScenario(s.scenario, s.fast, { settings: changedSettings(s), compare: s.compare });
   };
+}
+
+// While a run goes the board cannot be swapped (the swap empties the rings the run is using).
+function running(on) {
+  for (const id of ["run", "connect", "disconnect"]) $(id).disabled = on;
 }
 
 // ---------------------------------------------------------------- settings, sliders, share link

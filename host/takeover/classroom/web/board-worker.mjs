@@ -16,17 +16,21 @@ for (const name of ["instantiate", "instantiateStreaming"]) {
     return res;
   };
 }
-const vmModule = import("./vendor/micropython/micropython.mjs");
+// The VM loads and the firmware is fetched as the worker starts, side by side, not after the
+// page's message (the rings, needed only once the firmware runs).
+const t0 = performance.now();
+const firmware = fetch("./firmware.json").then((r) => r.json());
+const vm = import("./vendor/micropython/micropython.mjs").then(({ loadMicroPython }) => loadMicroPython({
+  stdout: (line) => postMessage({ console: line }), stderr: (line) => postMessage({ console: line }),
+}));
 
 // Set before any await: a module worker's first message is lost otherwise.
 onmessage = async ({ data }) => {
+  // Held until this worker ends: PageBoard.stop() waits for it (transport.mjs says why).
+  await new Promise((held) => navigator.locks.request(data.lock, () => { held(); return new Promise(() => {}); }));
+  postMessage({ held: true });
   const rx = new Ring(data.toBoard), tx = new Ring(data.fromBoard);
-  const t0 = performance.now();
-  const files = await (await fetch("./firmware.json")).json();
-  const { loadMicroPython } = await vmModule;
-  const mp = await loadMicroPython({
-    stdout: (line) => postMessage({ console: line }), stderr: (line) => postMessage({ console: line }),
-  });
+  const [files, mp] = await Promise.all([firmware, vm]);
   if (!wasmMemory) throw new Error("could not reach the MicroPython VM's memory");
   for (const [path, text] of Object.entries(files)) {
     let dir = "";

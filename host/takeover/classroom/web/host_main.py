@@ -23,7 +23,10 @@ LIVE_EVERY_S = 0.04  # the live view is posted at most this often (a lockstep ru
 class PageLink:
     """The rings to and from the board, with the part of pyserial's interface Device uses."""
 
-    timeout = 0.05
+    # A read waits at most this long for a first byte (bytes arriving wake it at once). Device,
+    # without a reader thread, waits in reads of this length until its deadline: a longer one
+    # would send a real-time run's frames late by up to that much.
+    timeout = 0.005
     is_open = True
 
     @property
@@ -92,7 +95,7 @@ def _run(key, title, run, warning=None, level_at=None):
         "key": key, "title": title, "name": run.scenario.name, "passed": run.passed, "failures": run.failures,
         "max_level": run.max_level, "outcome": run.outcome, "outcome_text": run.outcome_text(),
         "outcome_words": run.outcome_words(), "board": run.board, "firmware": run.firmware, "port": run.port,
-        "pace": run.pace, "frames": run.frames, "warnings": run.warnings, "warning": warning, "latency_lines": run.latency_lines(),
+        "pace": run.pace, "frames": run.frames, "warnings": run.warnings, "radar_gap_ms": run.radar_gap_ms, "warning": warning, "latency_lines": run.latency_lines(),
         "alerts": [[a["t_s"], a["level"], a["cause"]] for a in run.alerts],
         # Each radar frame's ground truth and the level the board reported for it, for the plot.
         "trace": [[r["t_s"], r["gap_m"], r["ego_kph"], level_at(r["t_s"]) if level_at else r["level"], r["ttc_s"]]

@@ -12,13 +12,25 @@ export class PageBoard {
   label = "simulated board (in this page)";
   constructor(onEvent) { this.onEvent = onEvent; this.worker = null; }
   async start(rings) {
+    // The worker holds a Web Lock for as long as it lives, which stop() waits for: terminate() only
+    // asks, and a worker that never returns to its event loop (the firmware's) is ended after a
+    // grace period (2 s in Chrome), taking bytes from the rings until then.
+    this.lock = `page-board-${crypto.randomUUID()}`;
     this.worker = new Worker("./board-worker.mjs", { type: "module" });
-    this.worker.onmessage = ({ data }) => this.onEvent(data);
-    this.worker.onerror = (e) => this.onEvent({ error: "board: " + e.message });
-    this.worker.postMessage(rings);
+    this.held = new Promise((resolve) => {
+      this.worker.onmessage = ({ data }) => (data.held ? resolve() : this.onEvent(data));
+      this.worker.onerror = (e) => {
+        resolve(); // a worker that failed to load moves no byte
+        this.onEvent({ error: "board: " + e.message });
+      };
+    });
+    this.worker.postMessage({ ...rings, lock: this.lock });
+    await this.held;
   }
   async stop() {
-    this.worker?.terminate(); // it is blocked in Atomics.wait or in the firmware's loop: nothing to ask
+    await this.held;
+    this.worker.terminate(); // it is blocked in Atomics.wait or in the firmware's loop: nothing to ask
     this.worker = null;
+    await navigator.locks.request(this.lock, () => {}); // granted once the worker has ended
   }
 }
