@@ -172,6 +172,11 @@ def _parser() -> argparse.ArgumentParser:
     classroom.add_argument("--http-port", type=int, default=8020, metavar="N",
                            help="serve on localhost:N (default 8020; 0 picks a free one)")
     classroom.add_argument("--no-open", action="store_true", help="do not open a browser, only print the address")
+    classroom.add_argument("--bench", action="store_true",
+                           help="measure the page in headless Chromium instead: first load, reload, a run again, "
+                                "a real-time run and the bytes shipped, against their targets")
+    classroom.add_argument("--repeat", type=int, default=5, metavar="N",
+                           help="with --bench: repetitions, each in a new browser profile (default 5)")
 
     farm = sub.add_parser("farm", help="a local labgrid farm on loopback: a coordinator and an exporter per board "
                                        "(docs/farm.md)")
@@ -305,8 +310,14 @@ def _cmd_classroom(args) -> int:
 
     from takeover import classroom
 
+    if args.bench:
+        if args.repeat < 1:
+            raise UsageError("--repeat must be 1 or more")
+        from takeover.classroom import bench
+
+        return bench.main(args.repeat)
     if args.export is not None:
-        sizes = classroom.build(args.export)
+        sizes = classroom.build(args.export, precompress=False)  # a web host compresses by itself
         print(f"the classroom page is in {args.export} ({sizes['total'] / 1e6:.1f} MB): serve it with the "
               f"headers in {args.export / '_headers'} (shared memory needs them), or run `takeover classroom`")
         return 0

@@ -12,7 +12,9 @@ const SLIDERS = ["speed_kph", "detect_range_m", "reaction_s", "distraction_s"];
 const UNITS = { speed_kph: " km/h", detect_range_m: " m", reaction_s: " s", distraction_s: " s" };
 const LED_COLOURS = ["#ccc", "#e8a000", "#d00"]; // the alert table's LED column: off, amber, red
 
-let start = null; // what the host worker sends once ready: scenarios, limits, the outputs table
+// What the build made for the page (classroom.page_start): scenarios, limits, the outputs table.
+const startFile = fetch("./start.json").then((r) => r.json());
+let start = null;
 const panels = {}; // per run key ("baseline", "firmware"): its elements and what it has drawn
 const sound = new Sound();
 
@@ -25,7 +27,9 @@ if (!crossOriginIsolated) {
 
 function boot() {
   const rings = { toBoard: makeRing(1 << 16), fromBoard: makeRing(1 << 13) };
-  const host = new Worker("./host-worker.mjs", { type: "module" });
+  // Started by index.html before this module and its imports load: the host worker begins
+  // loading Pyodide at once (most of the page's load time).
+  const host = window.__hostWorker ?? new Worker("./host-worker.mjs", { type: "module" });
   const onBoardEvent = (data) => {
     if (data.error) {
       state.error = data.error;
@@ -38,7 +42,7 @@ function boot() {
   };
   host.onerror = (e) => { state.error = "host: " + e.message; };
   host.onmessage = ({ data }) => {
-    if (data.start) return ready(data);
+    if (data.ready_ms !== undefined) return startFile.then((made) => ready(data, made));
     if (data.live) return live(data.live);
     running(false);
     if (data.error) { state.error = data.error; $("status").textContent = data.error; return; }
@@ -106,8 +110,8 @@ function running(on) {
 
 function scenarioInfo(name) { return start.scenarios.find((s) => s.name === name); }
 
-function ready(data) {
-  start = data.start;
+function ready(data, made) {
+  start = made;
   state.ready_ms = data.ready_ms;
   for (const { name } of start.scenarios) $("scenario").add(new Option(name, name));
   for (const key of SLIDERS) {

@@ -17,8 +17,15 @@ for (const name of ["instantiate", "instantiateStreaming"]) {
   };
 }
 // The VM loads and the firmware is fetched as the worker starts, side by side, not after the
-// page's message (the rings, needed only once the firmware runs).
+// page's message (the rings, needed only once the firmware runs). firmware.json holds the files
+// `takeover flash --port sim` writes: the modules compiled by mpy-cross (.mpy, base64), main.py and
+// board.py.
 const t0 = performance.now();
+const fromBase64 = Uint8Array.fromBase64 ?? ((text) => { // native from Chrome 140, Firefox 133, Safari 18.2
+  const bytes = atob(text), out = new Uint8Array(bytes.length);
+  for (let i = 0; i < bytes.length; i++) out[i] = bytes.charCodeAt(i);
+  return out;
+});
 const firmware = fetch("./firmware.json").then((r) => r.json());
 const vm = import("./vendor/micropython/micropython.mjs").then(({ loadMicroPython }) => loadMicroPython({
   stdout: (line) => postMessage({ console: line }), stderr: (line) => postMessage({ console: line }),
@@ -38,7 +45,7 @@ onmessage = async ({ data }) => {
       dir += "/" + part;
       try { mp.FS.mkdir(dir); } catch { /* already there */ }
     }
-    mp.FS.writeFile("/" + path, text);
+    mp.FS.writeFile("/" + path, path.endsWith(".mpy") ? fromBase64(text) : text);
   }
   const heap = () => new Uint8Array(wasmMemory.buffer);
   const outputs = [];

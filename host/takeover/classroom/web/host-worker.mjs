@@ -1,7 +1,44 @@
 // The bench's host side in a Web Worker: this repo's scenario loader, plant, reference driver and
 // runner (Python) on Pyodide, talking to the board over the same bytes a serial port carries.
 import { Ring } from "./ring.mjs";
-import { loadPyodide } from "./vendor/pyodide/pyodide.mjs";
+
+// Loading starts with the worker, not on the page's first message (the rings, needed only once
+// Python runs), and everything is fetched at once: Pyodide and the bench's Python. host.json holds
+// the bench's sources and, base64 under .pyc paths, their bytecode: the build compiled them, the
+// page does not. (Pyodide already compiles its core as it downloads, the server sending it as
+// application/wasm; compiling it from here, or importing Pyodide's JavaScript early, measured no
+// faster.)
+const t0 = performance.now();
+const PYODIDE = new URL("./vendor/pyodide/", location.href).href;
+const fromBase64 = Uint8Array.fromBase64 ?? ((text) => { // native from Chrome 140, Firefox 133, Safari 18.2
+  const bytes = atob(text), out = new Uint8Array(bytes.length);
+  for (let i = 0; i < bytes.length; i++) out[i] = bytes.charCodeAt(i);
+  return out;
+});
+const fetched = (url, as) => fetch(url).then((r) => {
+  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+  return r[as]();
+});
+
+function writeApp(py, files) {
+  const utf8 = new TextEncoder(); // faster than the file system's own encoding of a string
+  for (const [path, data] of Object.entries(files)) {
+    py.FS.mkdirTree("/app/" + path.split("/").slice(0, -1).join("/"));
+    py.FS.writeFile("/app/" + path, path.endsWith(".pyc") ? fromBase64(data) : utf8.encode(data));
+  }
+}
+
+async function startPython([{ loadPyodide }, host]) {
+  const py = await loadPyodide({ indexURL: PYODIDE });
+  writeApp(py, host.files);
+  return py;
+}
+
+const loading = Promise.all([
+  Promise.all([import(PYODIDE + "pyodide.mjs"), fetched("./host.json", "json")]).then(startPython),
+  fetched("./host_main.py", "text"),
+]);
+loading.catch(() => {}); // reported by start(), which awaits it
 
 let ready = null;
 onmessage = async ({ data }) => {
@@ -21,13 +58,7 @@ onmessage = async ({ data }) => {
 
 async function start(rings) {
   const toBoard = new Ring(rings.toBoard), fromBoard = new Ring(rings.fromBoard);
-  const t0 = performance.now();
-  const py = await loadPyodide({ indexURL: new URL("./vendor/pyodide/", location.href).href });
-  const files = await (await fetch("./host.json")).json();
-  for (const [path, text] of Object.entries(files)) {
-    py.FS.mkdirTree("/app/" + path.split("/").slice(0, -1).join("/"));
-    py.FS.writeFile("/app/" + path, text);
-  }
+  const [py, hostMain] = await loading;
   const scratch = new Uint8Array(4096);
   const sleeper = new Int32Array(new SharedArrayBuffer(4));
   py.registerJsModule("pagelink", {
@@ -40,7 +71,7 @@ async function start(rings) {
     sleep(ms) { Atomics.wait(sleeper, 0, 0, ms); }, // Pyodide's own time.sleep spins
     post(text) { postMessage(JSON.parse(text)); }, // the live view while a run goes
   });
-  py.runPython(await (await fetch("./host_main.py")).text());
-  postMessage({ ready_ms: performance.now() - t0, start: JSON.parse(py.globals.get("page_start")()) });
+  py.runPython(hostMain);
+  postMessage({ ready_ms: performance.now() - t0 });
   return py;
 }

@@ -1,6 +1,6 @@
 # Runs on Pyodide in the page's host worker (host-worker.mjs): the bench's own Python, unchanged,
-# with the page's byte rings as the serial link. The page calls page_start() once, then run_json()
-# per run; while a run goes, pagelink.post() carries what the live view draws.
+# with the page's byte rings as the serial link. The page calls run_json() per run; while a run
+# goes, pagelink.post() carries what the live view draws.
 import json
 import sys
 import time
@@ -10,8 +10,6 @@ sys.path[:0] = ["/app"]
 import pagelink  # noqa: E402  (the worker's JavaScript module)
 
 time.sleep = lambda seconds: pagelink.sleep(seconds * 1000)  # Pyodide's own sleep spins
-
-from tkfw import alerts  # noqa: E402
 
 from takeover import demo, scenario  # noqa: E402
 from takeover.device import Device  # noqa: E402
@@ -47,25 +45,6 @@ class PageLink:
 
     def close(self):
         self.is_open = False
-
-
-def page_start():
-    """What the page needs before its first run: the scenarios with the values its sliders start
-    from (None: nothing ahead, run as the file says), the sliders' limits, and the alert table's
-    outputs per level and cause (the lamps and the sound follow the same table as the firmware)."""
-    outputs = {}
-    for row in alerts.TABLE:
-        key = f"{alerts.LEVELS[row[alerts.LEVEL]]}/{alerts.CAUSES[row[alerts.CAUSE]]}"
-        outputs[key] = {"led": row[alerts.LED], "led_on_ms": row[alerts.LED_ON_MS], "led_off_ms": row[alerts.LED_OFF_MS],
-                        "tone_hz": row[alerts.TONE_HZ], "tone_on_ms": row[alerts.TONE_ON_MS],
-                        "tone_off_ms": row[alerts.TONE_OFF_MS], "haptic_on_ms": row[alerts.HAPTIC_ON_MS],
-                        "brake": row[alerts.BRAKE]}
-    scenarios = []
-    for name in scenario.builtin_names():
-        scn = scenario.load(name)
-        scenarios.append({"name": name, "description": scn.description, "settings": demo.settings_of(scn)})
-    return json.dumps({"scenarios": scenarios, "limits": demo.LIMITS, "outputs": outputs,
-                       "baseline_warn_ttc_s": demo.BASELINE_WARN_TTC_S})
 
 
 class Poster:
