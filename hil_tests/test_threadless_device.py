@@ -38,7 +38,12 @@ def test_a_link_handed_in_is_used_as_it_is_and_closed_with_the_device():
             hello = dev.start_session()
             assert dev.sim is None and hello.board == "sim" and hello.mismatches() == []
             run = run_scenario(dev, scenarios.load("lead-car-same-speed"), Pace(lockstep=True))
-            assert run.passed and run.max_level == "NONE"
+            if not run.passed and run.host_stalled():
+                # The host wrote no radar frame for longer than the board's stale-radar window (seen
+                # once, 528 ms, with three workers on two cores): the board's FAULT then is the
+                # host's doing. Once more, on a calmer moment.
+                run = run_scenario(dev, scenarios.load("lead-car-same-speed"), Pace(lockstep=True))
+            assert run.passed and run.max_level == "NONE", (run.failures, run.warnings)
         assert not link.is_open
         # The board was not ours to stop, and it was told the drive is over (a board left connected).
         assert board.alive()

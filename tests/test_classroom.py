@@ -162,7 +162,12 @@ def test_the_share_link_opens_the_page_with_the_same_settings(page):
 
 def test_a_screenshot_of_the_finished_run_is_kept_and_is_not_blank(page, tmp_path):
     _set(page, {"scenario": "su7-construction-zone", "compare": True, "fast": True})
+    assert page.evaluate("window.__state.heard") == []  # muted until Sound is ticked
+    page.click("#sound")
     _click_run(page)
+    # The buzzer sounded the alert table's pitches: the baseline's WARNING (2 kHz) and the
+    # firmware's TAKEOVER (2.5 kHz) at least.
+    assert {2000, 2500} <= set(page.evaluate("window.__state.heard"))
     shot = tmp_path / "classroom-su7.png"
     page.screenshot(path=str(shot), full_page=True)
     print(f"screenshot: {shot}")

@@ -17,6 +17,7 @@ const startFile = fetch("./start.json").then((r) => r.json());
 let start = null;
 const panels = {}; // per run key ("baseline", "firmware"): its elements and what it has drawn
 const sound = new Sound();
+state.heard = sound.heard;
 
 if (!crossOriginIsolated) {
   $("status").textContent = "this page needs to be served with its headers: run `takeover classroom`";

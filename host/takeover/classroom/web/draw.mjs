@@ -27,7 +27,9 @@ export function drawRoad(canvas, live) {
   g.beginPath(); g.moveTo(front + range * px, top); g.lineTo(front + range * px, top + 3 * laneH); g.stroke();
   g.setLineDash([]);
   g.fillStyle = "#000"; g.font = "12px system-ui";
-  g.fillText(`radar range ${range.toFixed(0)} m`, Math.min(front + range * px + 4, w - 110), top - 4);
+  g.fillStyle = "#fff";
+  g.fillText(`radar range ${range.toFixed(0)} m`, Math.min(front + range * px + 4, w - 110), top + 12);
+  g.fillStyle = "#000";
   if (live.gap_m !== null && live.gap_m !== undefined) {
     const x = front + Math.max(live.gap_m, 0) * px, seen = live.gap_m <= range;
     g.fillStyle = "#333"; g.strokeStyle = "#333"; g.lineWidth = 2;

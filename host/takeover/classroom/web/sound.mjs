@@ -2,7 +2,7 @@
 // continuous). Muted until the user ticks Sound: a projector in a quiet room should not beep
 // unasked, and browsers only start audio after a click anyway.
 export class Sound {
-  constructor() { this.ctx = null; this.on = false; this.key = ""; this.timer = null; }
+  constructor() { this.ctx = null; this.on = false; this.key = ""; this.timer = null; this.heard = []; }
 
   enable(on) {
     this.on = on;
@@ -29,6 +29,7 @@ export class Sound {
     const level = (v) => this.gain.gain.setTargetAtTime(v, this.ctx.currentTime, 0.005);
     if (!key || !row.tone_hz) { level(0); return; }
     this.osc.frequency.value = row.tone_hz;
+    if (!this.heard.includes(row.tone_hz)) this.heard.push(row.tone_hz); // the pitches sounded (tests read them)
     level(0.04);
     if (row.tone_off_ms) {
       const period = row.tone_on_ms + row.tone_off_ms, t0 = performance.now();
