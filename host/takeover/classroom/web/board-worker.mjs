@@ -2,7 +2,7 @@
 // WebAssembly VM, as host/takeover/simboard/runner.mjs runs it under Node. Its serial port is a
 // pair of byte rings in shared memory: the firmware's loop never returns to JavaScript, so it can
 // only get bytes by waiting on shared memory (Atomics.wait), never by messages.
-import { Ring } from "./ring.mjs";
+import { Ring, fromBase64 } from "./ring.mjs";
 
 // simio copies bytes to and from addresses in the VM's memory (uctypes.addressof), and the package
 // does not export that memory: it is caught as the VM instantiates, as runner.mjs does.
@@ -21,11 +21,6 @@ for (const name of ["instantiate", "instantiateStreaming"]) {
 // `takeover flash --port sim` writes: the modules compiled by mpy-cross (.mpy, base64), main.py and
 // board.py.
 const t0 = performance.now();
-const fromBase64 = Uint8Array.fromBase64 ?? ((text) => { // native from Chrome 140, Firefox 133, Safari 18.2
-  const bytes = atob(text), out = new Uint8Array(bytes.length);
-  for (let i = 0; i < bytes.length; i++) out[i] = bytes.charCodeAt(i);
-  return out;
-});
 const firmware = fetch("./firmware.json").then((r) => r.json());
 const vm = import("./vendor/micropython/micropython.mjs").then(({ loadMicroPython }) => loadMicroPython({
   stdout: (line) => postMessage({ console: line }), stderr: (line) => postMessage({ console: line }),

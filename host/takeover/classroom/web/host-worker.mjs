@@ -1,6 +1,6 @@
 // The bench's host side in a Web Worker: this repo's scenario loader, plant, reference driver and
 // runner (Python) on Pyodide, talking to the board over the same bytes a serial port carries.
-import { Ring } from "./ring.mjs";
+import { Ring, fromBase64 } from "./ring.mjs";
 
 // Loading starts with the worker, not on the page's first message (the rings, needed only once
 // Python runs), and everything is fetched at once: Pyodide and the bench's Python. host.json holds
@@ -10,11 +10,6 @@ import { Ring } from "./ring.mjs";
 // faster.)
 const t0 = performance.now();
 const PYODIDE = new URL("./vendor/pyodide/", location.href).href;
-const fromBase64 = Uint8Array.fromBase64 ?? ((text) => { // native from Chrome 140, Firefox 133, Safari 18.2
-  const bytes = atob(text), out = new Uint8Array(bytes.length);
-  for (let i = 0; i < bytes.length; i++) out[i] = bytes.charCodeAt(i);
-  return out;
-});
 const fetched = (url, as) => fetch(url).then((r) => {
   if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
   return r[as]();

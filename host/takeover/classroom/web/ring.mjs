@@ -28,3 +28,9 @@ export class Ring {
 }
 // Empty a ring; only while neither end uses it (the page swaps boards between runs).
 export function resetRing(sab) { const ctrl = new Int32Array(sab, 0, 8); Atomics.store(ctrl, 0, 0); Atomics.store(ctrl, 1, 0); }
+// The compiled files (.pyc, .mpy) travel base64 inside the page's JSON manifests.
+export const fromBase64 = Uint8Array.fromBase64 ?? ((text) => { // native from Chrome 140, Firefox 133, Safari 18.2
+  const bytes = atob(text), out = new Uint8Array(bytes.length);
+  for (let i = 0; i < bytes.length; i++) out[i] = bytes.charCodeAt(i);
+  return out;
+});
