@@ -160,6 +160,8 @@ def test_a_distracted_driver_gets_the_firmwares_warning_escalated_and_stops_late
 def test_the_demo_runs_another_scenario_with_something_ahead_and_refuses_one_without(capsys, tmp_path):
     scn = demo.demo_scenario(name="euroncap-ccrs-30", reaction_s=2.0)
     assert (scn.ego.speed_kph, scn.driver.reaction_s, scn.name) == (30, 2.0, "euroncap-ccrs-30")
+    assert demo.figures(scn) == ("demo-euroncap-ccrs-30.png", "demo-euroncap-ccrs-30.gif")
+    assert demo.figures(demo.demo_scenario()) == (demo.PNG, demo.GIF) == ("demo-su7.png", "demo-su7.gif")
     assert main(["demo", "--no-live", "--out", str(tmp_path), "--scenario", "dm-hands-off-empty-road"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "dm-hands-off-empty-road" in err[0] and "ahead" in err[0]

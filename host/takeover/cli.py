@@ -135,7 +135,8 @@ def _parser() -> argparse.ArgumentParser:
                       help="the car ignores the firmware's brake request: the warning alone must save it")
     demo.add_argument("--gif-fps", type=float, default=10.0, metavar="N", help="GIF frames per second (default 10)")
     demo.add_argument("--out", default="demo", metavar="DIR",
-                      help="folder for demo-su7.png, demo-su7.gif and demo.json (default ./demo)")
+                      help="folder for demo-su7.png, demo-su7.gif (demo-NAME.* for another --scenario) "
+                           "and demo.json (default ./demo)")
 
     sim = sub.add_parser("sim", help="start a simulated (or emulated) board; prints its port, then its output events")
     sim.add_argument("--port", default="sim", help="sim (the default), or pico-emu[:NAME] for an emulated Pico, "

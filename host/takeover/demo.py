@@ -39,7 +39,7 @@ from takeover.scenario import Expect, Scenario
 SCENARIO = "su7-construction-zone"
 BASELINE_WARN_TTC_S = 2.0  # SU7, 29 March 2025: "obstacle ahead" about 2 s before impact (Xiaomi's timeline)
 BARRIER_LEAD_M = 20.0  # the barrier starts at least this far beyond the detection range
-PNG, GIF, JSON = "demo-su7.png", "demo-su7.gif", "demo.json"
+PNG, GIF, JSON = "demo-su7.png", "demo-su7.gif", "demo.json"  # the SU7's; figures() names another scenario's
 LIMITS = {"speed_kph": (10.0, 200.0, "km/h"), "detect_range_m": (10.0, 300.0, "m"), "reaction_s": (0.0, 5.0, "s"),
           "distraction_s": (0.0, 30.0, "s")}
 BASELINE_TITLE = f"Baseline: WARNING at TTC {BASELINE_WARN_TTC_S:g} s, as reported (host stand-in)"
@@ -254,6 +254,14 @@ def settings_of(scn: Scenario) -> dict | None:
         distraction = next((e["t_s"] for e in driver.state if e["t_s"] > 0 and not away(e["t_s"])), scn.duration_s)
     return {"speed_kph": scn.ego.speed_kph, "detect_range_m": scn.targets[0].detect_range_m,
             "reaction_s": driver.reaction_s, "distraction_s": distraction, "aeb": scn.aeb.enabled}
+
+
+def figures(scn: Scenario) -> tuple[str, str]:
+    """The PNG's and the GIF's file names: demo-su7.* for the SU7, demo-NAME.* for another
+    scenario (a class that runs several keeps them all)."""
+    if scn.name == SCENARIO:
+        return PNG, GIF
+    return f"demo-{scn.name}.png", f"demo-{scn.name}.gif"
 
 
 def physics(scn: Scenario) -> dict:
@@ -551,7 +559,7 @@ def main(args) -> int:
         print(line, flush=True)
     from takeover import demo_plot  # matplotlib loads only once the runs are over
 
-    png, gif = out / PNG, out / GIF
+    png, gif = (out / name for name in figures(scn))
     print(f"   drawing {png} and {gif} ...", flush=True)
     demo_plot.write_png(png, scn, results)
     demo_plot.write_gif(gif, scn, results, fps=args.gif_fps)
