@@ -8,13 +8,13 @@ Needs chromium (`sudo apt-get install chromium`; `.ci/run` installs it) and play
 extras); skipped, saying which, without them."""
 
 import json
-import shutil
 import struct
 import zlib
 
 import pytest
+from classroom_page import open_page, run_in_page
 
-from takeover import classroom, demo
+from takeover import demo
 from takeover import scenario as scenarios
 from takeover.device import Device
 from takeover.runner import Pace, run_scenario
@@ -28,44 +28,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.xdist_group("cl
 SCENARIOS = ["su7-construction-zone", "su7-late-detection", "euroncap-ccrs-30"]
 
 
-def _chromium() -> str:
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        pytest.skip("needs chromium: sudo apt-get install chromium")
-    return path
-
-
 @pytest.fixture(scope="module")
 def page(tmp_path_factory):
-    browser_path = _chromium()
-    sync_api = pytest.importorskip("playwright.sync_api", reason="needs playwright: pip install -e '.[test]'")
-    site = tmp_path_factory.mktemp("classroom-site")
-    classroom.build(site)
-    server = classroom.serve(site)
-    errors = []
-    with sync_api.sync_playwright() as p:
-        # No crash reporter: each launch otherwise leaves crashpad processes nobody reaps.
-        browser = p.chromium.launch(executable_path=browser_path, headless=True,
-                                    args=["--no-sandbox", "--disable-crash-reporter", "--disable-breakpad"])
-        try:
-            tab = browser.new_page(viewport={"width": 1000, "height": 800})
-            tab.on("pageerror", lambda exc: errors.append(str(exc)))
-            tab.goto(f"http://127.0.0.1:{server.server_address[1]}/index.html")
-            tab.wait_for_function("window.__state && (window.__state.ready || window.__state.error)", timeout=120_000)
-            tab.errors = errors
-            yield tab
-        finally:
-            browser.close()
-            server.shutdown()
-
-
-def _in_page(tab, name: str) -> dict:
-    before = tab.evaluate("window.__state.runs.length")
-    tab.evaluate(f"window.runScenario({json.dumps(name)}, true)")
-    tab.wait_for_function(f"window.__state.runs.length > {before} || window.__state.error", timeout=120_000)
-    state = tab.evaluate("window.__state")
-    assert state.get("error") is None, state["error"]
-    return state["runs"][-1]
+    with open_page(tmp_path_factory.mktemp("classroom-site")) as tab:
+        yield tab
 
 
 def test_the_page_boots_both_vms_isolated_and_lists_the_builtin_scenarios(page):
@@ -78,7 +44,7 @@ def test_the_page_boots_both_vms_isolated_and_lists_the_builtin_scenarios(page):
 
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_a_scenario_in_the_page_gives_the_command_lines_alerts_and_outcome(page, name):
-    in_page = _in_page(page, name)
+    in_page = run_in_page(page, name)
     with Device("sim") as dev:
         dev.start_session()
         here = run_scenario(dev, scenarios.load(name), Pace(lockstep=True), measure_link=False)

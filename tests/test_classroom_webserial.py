@@ -17,14 +17,14 @@ skipped, saying which, without them."""
 
 import json
 import os
-import shutil
 import threading
 import time
 from pathlib import Path
 
 import pytest
+from classroom_page import open_page, run_in_page
 
-from takeover import classroom, ports
+from takeover import ports
 from takeover import scenario as scenarios
 from takeover.device import Device
 from takeover.runner import Pace, run_scenario
@@ -300,39 +300,10 @@ def bridge():
 
 @pytest.fixture(scope="module")
 def page(bridge, tmp_path_factory):
-    browser_path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if browser_path is None:
-        pytest.skip("needs chromium: sudo apt-get install chromium")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="needs playwright: pip install -e '.[test]'")
-    site = tmp_path_factory.mktemp("classroom-webserial-site")
-    classroom.build(site)
-    server = classroom.serve(site)
-    errors = []
-    with sync_api.sync_playwright() as p:
-        # No crash reporter: each launch otherwise leaves crashpad processes nobody reaps.
-        browser = p.chromium.launch(executable_path=browser_path, headless=True,
-                                    args=["--no-sandbox", "--disable-crash-reporter", "--disable-breakpad"])
-        try:
-            tab = browser.new_page(viewport={"width": 1000, "height": 800})
-            tab.on("pageerror", lambda exc: errors.append(str(exc)))
-            tab.add_init_script(FAKE_WEB_SERIAL.replace("__BRIDGE_URL__", json.dumps(bridge.url)))
-            tab.goto(f"http://127.0.0.1:{server.server_address[1]}/index.html")
-            tab.wait_for_function("window.__state && (window.__state.ready || window.__state.error)", timeout=120_000)
-            assert tab.evaluate("window.__state.error") is None
-            tab.errors = errors
-            yield tab
-        finally:
-            browser.close()
-            server.shutdown()
-
-
-def _in_page(tab, name: str) -> dict:
-    before = tab.evaluate("window.__state.runs.length")
-    tab.evaluate(f"window.runScenario({json.dumps(name)}, true)")
-    tab.wait_for_function(f"window.__state.runs.length > {before} || window.__state.error", timeout=180_000)
-    state = tab.evaluate("window.__state")
-    assert state.get("error") is None, state["error"]
-    return state["runs"][-1]
+    script = FAKE_WEB_SERIAL.replace("__BRIDGE_URL__", json.dumps(bridge.url))
+    with open_page(tmp_path_factory.mktemp("classroom-webserial-site"), init_script=script) as tab:
+        assert tab.evaluate("window.__state.error") is None
+        yield tab
 
 
 def _radar_stopped(causes) -> bool:
@@ -345,8 +316,8 @@ def _radar_stopped(causes) -> bool:
 
 
 def _run_in_page(tab, name: str) -> dict:
-    run = _in_page(tab, name)
-    return _in_page(tab, name) if _radar_stopped([cause for _, _, cause in run["alerts"]]) else run
+    run = run_in_page(tab, name, timeout_ms=180_000)
+    return run_in_page(tab, name, timeout_ms=180_000) if _radar_stopped([cause for _, _, cause in run["alerts"]]) else run
 
 
 def _on_the_command_line(name: str):
