@@ -7,7 +7,7 @@ import { drawRoad, drawPlot } from "./draw.mjs";
 import { Sound } from "./sound.mjs";
 
 const $ = (id) => document.getElementById(id);
-const state = (window.__state = { isolated: crossOriginIsolated, outputs: 0, runs: [], results: [], live: 0 });
+const state = (window.__state = { isolated: crossOriginIsolated, runs: [], results: [] });
 const SLIDERS = ["speed_kph", "detect_range_m", "reaction_s", "distraction_s"];
 const UNITS = { speed_kph: " km/h", detect_range_m: " m", reaction_s: " s", distraction_s: " s" };
 const LED_COLOURS = ["#ccc", "#e8a000", "#d00"]; // the alert table's LED column: off, amber, red
@@ -35,8 +35,6 @@ function boot() {
     if (data.error) {
       state.error = data.error;
       $("status").textContent = data.error;
-    } else if (data.outputs) {
-      state.outputs += data.outputs.length;
     } else if (data.booted_ms !== undefined) {
       state.board_ms = data.booted_ms;
     }
@@ -242,7 +240,6 @@ function lamps(panel, live) {
 }
 
 function live(lives) {
-  state.live += 1;
   for (const l of lives) {
     const panel = panels[l.key];
     if (!panel) continue;

@@ -43,7 +43,6 @@ onmessage = async ({ data }) => {
     mp.FS.writeFile("/" + path, path.endsWith(".mpy") ? fromBase64(text) : text);
   }
   const heap = () => new Uint8Array(wasmMemory.buffer);
-  const outputs = [];
   mp.registerJsModule("simio", {
     read(addr, count, timeoutUs) { return rx.readInto(heap(), addr, count, timeoutUs / 1000); },
     write(addr, count) {
@@ -51,11 +50,11 @@ onmessage = async ({ data }) => {
       return tx.write(heap().subarray(addr, addr + count));
     },
     pending() { return rx.pending(); },
-    output(level, cause, led, ledOn, ledOff, toneHz, toneOn, toneOff, hapticOn, hapticOff, brake) {
-      outputs.push({ level, cause, led, tone_hz: toneHz, haptic: hapticOn > 0, brake: !!brake });
-    },
+    // The page's lamps and buzzer follow the ALERT frames the host reads (the same for a Pico over
+    // Web Serial), so what the firmware drives here is not posted: nothing is done per loop pass.
+    output() {},
     ticks_us() { return Math.floor((performance.timeOrigin + performance.now()) * 1000) & 0x3fffffff; },
-    alive() { if (outputs.length) postMessage({ outputs: outputs.splice(0) }); },
+    alive() {},
     log(text) { postMessage({ log: text }); },
     reset() { postMessage({ log: "the firmware asked for a hard reset" }); },
   });

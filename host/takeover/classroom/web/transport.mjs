@@ -6,7 +6,7 @@
 //   stop()             end it; a promise, resolved once no byte moves any more
 // PageBoard: the unmodified firmware on the MicroPython VM in a Web Worker (board-worker.mjs).
 // SerialBoard (serial-board.mjs): a flashed Pico over Web Serial, the bytes pumped by this thread.
-// Events (onEvent): {outputs: [...]} the board's outputs, {booted_ms}, {log}, {console}, {error}.
+// Events (onEvent): {booted_ms}, {log}, {console}, {error}.
 export class PageBoard {
   kind = "page";
   label = "simulated board (in this page)";
